@@ -1,0 +1,196 @@
+"""The FastAPI application: lifespan (database, queue, realtime bus), middleware, routers, the web app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from wadesk.auth.router import router as auth_router
+from wadesk.auth.service import LoginThrottle
+from wadesk.config import Settings
+from wadesk.conversations.router import router as conversations_router
+from wadesk.db.session import create_engine, make_sessionmaker
+from wadesk.errors import error_body, install_error_handlers
+from wadesk.infra.broker import create_broker
+from wadesk.infra.jobs import JobQueue
+from wadesk.infra.logging import configure_logging
+from wadesk.infra.pacing import InProcessPacer, RedisPacer
+from wadesk.infra.realtime import InProcessBus, RealtimeBus, RedisBus
+from wadesk.infra.redis import create_redis
+from wadesk.infra.runtime import Runtime, keyring_from_settings, set_current_runtime, signer_from_settings
+from wadesk.kit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from wadesk.kit.ratelimit import FailureCounter, create_limit_storage
+from wadesk.messages.router import router as messages_router
+from wadesk.ops.router import router as health_router
+from wadesk.ops.simulator_link import (
+    keep_simulator_in_sync,
+    simulator_config_for,
+    start_ambient_traffic,
+    sync_simulator,
+)
+from wadesk.ops.sweeper import run_sweeper
+from wadesk.phone_numbers.router import router as phone_numbers_router
+from wadesk.realtime.router import router as realtime_router
+from wadesk.users.router import router as users_router
+from wadesk.webhooks.router import router as webhook_router
+from wadesk.whatsapp.graph import GraphClient
+from wadesk.whatsapp.simulator import Simulator, create_simulator_app, get_simulator
+
+WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
+
+OPENAPI_TAGS = [
+    {"name": "auth", "description": "Sign in, tokens and registration."},
+    {"name": "conversations", "description": "The shared inbox."},
+    {"name": "messages", "description": "Messages in and out; sending is queued and paced."},
+    {"name": "users", "description": "The company's agents and administrators."},
+    {"name": "phone numbers", "description": "Connected WhatsApp numbers; credentials are write-only."},
+    {"name": "webhook", "description": "Meta's webhook endpoint and the stored events."},
+    {"name": "realtime", "description": "Server-Sent Events; authenticate with the Authorization header."},
+    {"name": "health", "description": "Liveness, readiness and dependency health."},
+]
+
+
+async def build_runtime(settings: Settings) -> Runtime:
+    """Connect everything a process needs. In embedded mode the in-memory broker runs jobs in this process."""
+    engine = create_engine(settings.resolved_database_url)
+    redis = create_redis(settings.redis_url) if settings.redis_url else None
+    bus: RealtimeBus = RedisBus(redis) if redis is not None else InProcessBus()
+    broker = create_broker(settings)
+    runtime = Runtime(
+        settings=settings,
+        engine=engine,
+        sessionmaker=make_sessionmaker(engine),
+        keyring=keyring_from_settings(settings),
+        signer=signer_from_settings(settings),
+        bus=bus,
+        jobs=JobQueue(broker),
+        graph=GraphClient(settings.graph_base_url, settings.graph_api_version),
+        pacer=RedisPacer(redis) if redis is not None else InProcessPacer(),
+        extras={"redis": redis} if redis is not None else {},
+    )
+    set_current_runtime(runtime)
+    await bus.start()
+    await broker.startup()
+    return runtime
+
+
+async def close_runtime(runtime: Runtime) -> None:
+    with contextlib.suppress(Exception):
+        await runtime.jobs.broker.shutdown()
+    await runtime.bus.close()
+    await runtime.graph.aclose()
+    redis = runtime.extras.get("redis")
+    if redis is not None:
+        await redis.aclose()
+    await runtime.engine.dispose()
+    set_current_runtime(None)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = (settings or Settings()).with_generated_secrets()
+    configure_logging(
+        json_output=settings.log_json if settings.log_json is not None else settings.is_production
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await build_runtime(settings)
+        app.state.runtime = runtime
+        storage = create_limit_storage(settings.redis_url)
+        app.state.login_throttle = LoginThrottle(
+            per_account=FailureCounter(
+                storage, settings.login_failures_per_account_per_minute, "login-account"
+            ),
+            per_ip=FailureCounter(storage, settings.login_failures_per_ip_per_minute, "login-ip"),
+        )
+        stop = asyncio.Event()
+        background: list[asyncio.Task[None]] = []
+        if settings.redis_url is None:
+            # Embedded mode: this process is also the worker, so it also sweeps.
+            background.append(asyncio.create_task(run_sweeper(runtime, stop)))
+        if simulator is not None:
+            await sync_simulator(runtime, simulator)
+            background.append(asyncio.create_task(keep_simulator_in_sync(runtime, simulator, stop)))
+            await start_ambient_traffic(runtime, simulator)
+        try:
+            yield
+        finally:
+            stop.set()
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            if simulator is not None:
+                await simulator.aclose()
+            await close_runtime(runtime)
+
+    app = FastAPI(
+        title="wadesk",
+        version="0.1.0",
+        summary="Multi-tenant WhatsApp Business shared inbox API",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        openapi_tags=OPENAPI_TAGS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    simulator: Simulator | None = None
+    if settings.simulator:
+        simulator_app = create_simulator_app(simulator_config_for(settings))
+        simulator = get_simulator(simulator_app)
+        app.mount("/simulator", simulator_app)
+        app.state.simulator = simulator
+    install_error_handlers(app)
+    for router in (
+        auth_router,
+        users_router,
+        phone_numbers_router,
+        conversations_router,
+        messages_router,
+        webhook_router,
+        realtime_router,
+        health_router,
+    ):
+        app.include_router(router)
+
+    @app.api_route(
+        "/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
+    )
+    async def unknown_api_route(path: str) -> JSONResponse:
+        return JSONResponse(error_body("not_found", f"No API route at /api/{path}."), status_code=404)
+
+    _mount_web_app(app)
+    if settings.cors_origin_list:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes + 1024)
+    app.add_middleware(RequestContextMiddleware, hsts=settings.is_production)
+    return app
+
+
+def _mount_web_app(app: FastAPI) -> None:
+    """Serve the built single-page app at /; unknown non-API paths return it for client-side routing."""
+    index = WEB_DIST / "index.html"
+    if not index.exists():
+        return
+    if (WEB_DIST / "assets").is_dir():
+        app.mount("/assets", StaticFiles(directory=WEB_DIST / "assets"), name="assets")
+
+    @app.get("/{path:path}", include_in_schema=False)
+    async def single_page_app(path: str) -> FileResponse:
+        candidate = (WEB_DIST / path).resolve()
+        if path and candidate.is_file() and WEB_DIST.resolve() in candidate.parents:
+            return FileResponse(candidate)
+        return FileResponse(index, headers={"cache-control": "no-cache"})

@@ -1,0 +1,39 @@
+"""Keyset (cursor) pagination: opaque cursors that encode the last row's sort key."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from wadesk.errors import BadRequest
+
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 25
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Position after a row: its sort timestamp (may be None) and id."""
+
+    at: datetime | None
+    id: uuid.UUID
+
+    def encode(self) -> str:
+        raw = json.dumps({"at": self.at.isoformat() if self.at else None, "id": str(self.id)})
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, value: str) -> Cursor:
+        try:
+            padded = value + "=" * (-len(value) % 4)
+            data: dict[str, Any] = json.loads(base64.urlsafe_b64decode(padded.encode()))
+            at = datetime.fromisoformat(data["at"]) if data.get("at") else None
+            return cls(at=at, id=uuid.UUID(data["id"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise BadRequest(
+                "The cursor is not valid; start again without one.", code="invalid_cursor"
+            ) from exc

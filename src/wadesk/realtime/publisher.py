@@ -1,0 +1,62 @@
+"""Turns "this row changed" into the realtime event clients receive, with the row's current wire form."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wadesk.contacts.models import Contact
+from wadesk.conversations.service import contact_ref, get_row_or_404, to_out
+from wadesk.db.session import scope_to_tenant
+from wadesk.errors import NotFound
+from wadesk.infra.runtime import Runtime
+from wadesk.messages.models import Message
+from wadesk.messages.service import message_to_out
+from wadesk.phone_numbers.models import PhoneNumber
+from wadesk.phone_numbers.service import to_out as phone_number_out
+from wadesk.templates.models import Template
+
+
+async def event_payload(session: AsyncSession, kind: str, subject_id: uuid.UUID) -> dict[str, Any] | None:
+    """The current state of the subject of an event, as the API shows it; None when it is gone."""
+    if kind.startswith("message."):
+        message = await session.get(Message, subject_id)
+        return message_to_out(message).model_dump(mode="json", by_alias=True) if message else None
+    if kind.startswith("conversation."):
+        try:
+            row = await get_row_or_404(session, subject_id)
+        except NotFound:
+            return None
+        return to_out(row).model_dump(mode="json", by_alias=True)
+    if kind.startswith("contact."):
+        contact = await session.get(Contact, subject_id)
+        return contact_ref(contact).model_dump(mode="json", by_alias=True) if contact else None
+    if kind.startswith("phone_number."):
+        number = await session.get(PhoneNumber, subject_id)
+        return phone_number_out(number).model_dump(mode="json", by_alias=True) if number else None
+    if kind.startswith("template."):
+        template = await session.get(Template, subject_id)
+        if template is None:
+            return None
+        return {
+            "id": str(template.id),
+            "name": template.name,
+            "language": template.language,
+            "status": template.status,
+            "category": template.category,
+            "qualityScore": template.quality_score,
+            "rejectedReason": template.rejected_reason,
+        }
+    return None
+
+
+async def publish_changes(runtime: Runtime, changes: list[tuple[uuid.UUID, str, uuid.UUID]]) -> None:
+    """Publish (tenant, kind, subject id) changes, each read in a session scoped to its tenant."""
+    for tenant_id, kind, subject_id in changes:
+        async with runtime.sessionmaker() as session:
+            scope_to_tenant(session, tenant_id)
+            payload = await event_payload(session, kind, subject_id)
+        if payload is not None:
+            await runtime.bus.publish(tenant_id, kind, payload)

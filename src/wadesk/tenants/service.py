@@ -1,0 +1,43 @@
+"""Tenants: creation with a unique slug, and per-tenant preferences."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wadesk.tenants.models import Tenant
+
+DEFAULT_SETTINGS = {"reopen_resolved_conversations": True, "auto_assign": False}
+
+
+def slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return slug[:60] or "company"
+
+
+async def unique_slug(session: AsyncSession, name: str) -> str:
+    base = slugify(name)
+    taken = set(
+        (await session.execute(select(Tenant.slug).where(Tenant.slug.like(f"{base}%")))).scalars().all()
+    )
+    if base not in taken:
+        return base
+    suffix = 2
+    while f"{base}-{suffix}" in taken:
+        suffix += 1
+    return f"{base}-{suffix}"
+
+
+async def create_tenant(session: AsyncSession, name: str, *, slug: str | None = None) -> Tenant:
+    tenant = Tenant(name=name, slug=slug or await unique_slug(session, name), settings=dict(DEFAULT_SETTINGS))
+    session.add(tenant)
+    await session.flush()
+    return tenant
+
+
+def tenant_setting(tenant: Tenant, key: str) -> bool:
+    return bool(tenant.settings.get(key, DEFAULT_SETTINGS.get(key, False)))

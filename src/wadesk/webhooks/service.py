@@ -1,0 +1,82 @@
+"""Webhook ingest: verify the raw bytes, store them, and only then acknowledge (persist first)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Mapping
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wadesk.db.base import utcnow
+from wadesk.errors import NotFound, Unauthorized
+from wadesk.infra.runtime import Runtime
+from wadesk.phone_numbers.models import PhoneNumber
+from wadesk.phone_numbers.service import decrypt_credential
+from wadesk.tenants.models import Tenant
+from wadesk.webhooks.models import WebhookEvent, WebhookEventStatus
+from wadesk.webhooks.repository import WebhookEventRepository
+from wadesk.whatsapp.signature import SIGNATURE_HEADER, verify_signature
+
+PROCESS_JOB = "process_webhook_event"
+KEPT_HEADERS = ("content-type", "user-agent", "x-hub-signature-256", "x-request-id")
+
+
+async def tenant_by_slug(session: AsyncSession, slug: str) -> Tenant:
+    tenant = (await session.execute(select(Tenant).where(Tenant.slug == slug))).scalar_one_or_none()
+    if tenant is None:
+        raise NotFound("Unknown webhook address.")
+    return tenant
+
+
+async def tenant_app_secrets(session: AsyncSession, runtime: Runtime, tenant: Tenant) -> list[str]:
+    """The app secrets of a tenant that brings its own Meta app: one per number that has one."""
+    stored = (
+        await session.execute(
+            select(PhoneNumber.app_secret_encrypted).where(
+                PhoneNumber.tenant_id == tenant.id, PhoneNumber.app_secret_encrypted.is_not(None)
+            )
+        )
+    ).scalars()
+    return [decrypt_credential(runtime.keyring, tenant.id, s) for s in stored if s]
+
+
+async def ingest(
+    session: AsyncSession,
+    runtime: Runtime,
+    raw_body: bytes,
+    headers: Mapping[str, str],
+    app_secrets: list[str],
+    tenant_id: uuid.UUID | None = None,
+) -> WebhookEvent:
+    """Store a delivery whose signature verifies; the processing job is queued once the row is committed."""
+    if not verify_signature(raw_body, headers.get(SIGNATURE_HEADER.lower()), app_secrets):
+        raise Unauthorized(
+            "The X-Hub-Signature-256 signature is missing or does not match.", code="invalid_signature"
+        )
+    event = WebhookEventRepository(session).add(
+        WebhookEvent(
+            tenant_id=tenant_id,
+            raw_body=raw_body,
+            headers={k: v for k, v in headers.items() if k.lower() in KEPT_HEADERS},
+            body_sha256=hashlib.sha256(raw_body).hexdigest(),
+            status=WebhookEventStatus.RECEIVED,
+            received_at=utcnow(),
+        )
+    )
+    await session.flush()
+    runtime.jobs.enqueue_after_commit(session, PROCESS_JOB, event_id=str(event.id))
+    return event
+
+
+async def replay(
+    session: AsyncSession, runtime: Runtime, tenant_id: uuid.UUID, event_id: uuid.UUID
+) -> WebhookEvent:
+    event = await WebhookEventRepository(session).get_for_tenant(tenant_id, event_id)
+    if event is None:
+        raise NotFound("Webhook event not found.")
+    event.status = WebhookEventStatus.RECEIVED
+    event.error = None
+    runtime.jobs.enqueue_after_commit(session, PROCESS_JOB, event_id=str(event.id))
+    return event

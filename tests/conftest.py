@@ -1,0 +1,198 @@
+"""Shared fixtures: a migrated database per backend (SQLite always; PostgreSQL when reachable, required in
+CI), a running app per test with its lifespan, and HTTP clients that talk to it the way clients do."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from wadesk.app import create_app
+from wadesk.config import Settings
+from wadesk.db.migrate import upgrade_to_head
+from wadesk.db.models import Base
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+POSTGRES_URL = os.environ.get("WADESK_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("WADESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+PAYLOADS = Path(__file__).resolve().parents[2] / "shared" / "whatsapp" / "payloads"
+
+TEST_APP_SECRET = "test-meta-app-secret-0123456789"
+TEST_VERIFY_TOKEN = "test-verify-token-0123456789"
+
+
+def unavailable(what: str, reason: str) -> None:
+    """Skip outside CI with a visible reason; in CI a missing service is a failure, never a silent skip."""
+    message = f"{what} unreachable ({reason})"
+    if IN_CI:
+        pytest.fail(message + " — CI requires it", pytrace=False)
+    pytest.skip(message)
+
+
+async def _postgres_reachable(url: str) -> str | None:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        return None
+    except Exception as exc:  # any failure to connect means "not available"
+        return f"{type(exc).__name__}: {exc}"[:200]
+    finally:
+        await engine.dispose()
+
+
+def _reset_postgres_schema(url: str) -> None:
+    async def reset() -> None:
+        engine = create_async_engine(url)
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+        await engine.dispose()
+
+    asyncio.run(reset())
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    url: str
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        upgrade_to_head(url)
+        yield Backend("sqlite", url)
+        return
+    problem = asyncio.run(_postgres_reachable(POSTGRES_URL))
+    if problem:
+        unavailable("PostgreSQL", problem)
+    _reset_postgres_schema(POSTGRES_URL)
+    upgrade_to_head(POSTGRES_URL)
+    yield Backend("postgresql", POSTGRES_URL)
+
+
+async def _clear(url: str) -> None:
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:
+        if url.startswith("postgresql"):
+            names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+            await connection.execute(text(f"TRUNCATE {names} CASCADE"))
+        else:
+            for table in reversed(Base.metadata.sorted_tables):
+                await connection.execute(table.delete())
+    await engine.dispose()
+
+
+def make_settings(backend: Backend, data_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "env": "test",
+        "database_url": backend.url,
+        "data_dir": data_dir,
+        "jwt_secret": secrets.token_urlsafe(48),
+        "encryption_key": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "meta_app_secret": TEST_APP_SECRET,
+        "meta_verify_token": TEST_VERIFY_TOKEN,
+        "log_json": True,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def settings(backend: Backend, tmp_path: Path) -> AsyncIterator[Settings]:
+    await _clear(backend.url)
+    yield make_settings(backend, tmp_path)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with LifespanManager(application):
+        yield application
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@dataclass
+class Account:
+    """A signed-in user of a tenant, with helpers to call the API as them."""
+
+    http: httpx.AsyncClient
+    token: str
+    refresh_token: str
+    user: dict[str, Any]
+    tenant_id: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.http.get(url, headers=self.headers, **kwargs)
+
+    async def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return await self.http.post(url, headers=headers, **kwargs)
+
+    async def patch(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.http.patch(url, headers=self.headers, **kwargs)
+
+    async def delete(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.http.delete(url, headers=self.headers, **kwargs)
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.http.request(method, url, headers=self.headers, **kwargs)
+
+
+async def login(http: httpx.AsyncClient, email: str, password: str) -> Account:
+    response = await http.post("/api/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    return Account(http, body["accessToken"], body["refreshToken"], body["user"], body["user"]["tenantId"])
+
+
+async def register(http: httpx.AsyncClient, company: str, email: str | None = None) -> Account:
+    email = email or f"owner-{uuid.uuid4().hex[:8]}@example.com"
+    response = await http.post(
+        "/api/auth/register",
+        json={"companyName": company, "name": "Owner", "email": email, "password": "correct horse battery"},
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    return Account(http, body["accessToken"], body["refreshToken"], body["user"], body["tenant"]["id"])
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def demo(app: FastAPI, client: httpx.AsyncClient) -> dict[str, Account]:
+    """The demo tenant of the contract, signed in as its admin and its agent."""
+    from wadesk.db.session import unit_of_work
+    from wadesk.ops.demo_seed import seed_demo
+
+    runtime = app.state.runtime
+    async with unit_of_work(runtime.sessionmaker) as session:
+        await seed_demo(session, runtime.keyring)
+    return {
+        "admin": await login(client, "admin@demo.com", "admin123"),
+        "agent": await login(client, "agent@demo.com", "agent123"),
+    }
