@@ -12,10 +12,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from wadesk.auth.router import router as auth_router
 from wadesk.auth.service import LoginThrottle
 from wadesk.config import Settings
-from wadesk.conversations.router import router as conversations_router
 from wadesk.db.session import create_engine, make_sessionmaker
 from wadesk.errors import error_body, install_error_handlers
 from wadesk.infra.broker import create_broker
@@ -27,8 +25,6 @@ from wadesk.infra.redis import create_redis
 from wadesk.infra.runtime import Runtime, keyring_from_settings, set_current_runtime, signer_from_settings
 from wadesk.kit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from wadesk.kit.ratelimit import FailureCounter, create_limit_storage
-from wadesk.messages.router import router as messages_router
-from wadesk.ops.router import router as health_router
 from wadesk.ops.simulator_link import (
     keep_simulator_in_sync,
     simulator_config_for,
@@ -36,10 +32,7 @@ from wadesk.ops.simulator_link import (
     sync_simulator,
 )
 from wadesk.ops.sweeper import run_sweeper
-from wadesk.phone_numbers.router import router as phone_numbers_router
-from wadesk.realtime.router import router as realtime_router
-from wadesk.users.router import router as users_router
-from wadesk.webhooks.router import router as webhook_router
+from wadesk.routes import API_ROUTERS
 from wadesk.whatsapp.graph import GraphClient
 from wadesk.whatsapp.simulator import Simulator, create_simulator_app, get_simulator
 
@@ -148,16 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.mount("/simulator", simulator_app)
         app.state.simulator = simulator
     install_error_handlers(app)
-    for router in (
-        auth_router,
-        users_router,
-        phone_numbers_router,
-        conversations_router,
-        messages_router,
-        webhook_router,
-        realtime_router,
-        health_router,
-    ):
+    for router in API_ROUTERS:
         app.include_router(router)
 
     @app.api_route(

@@ -19,4 +19,5 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade_to_head(database_url: str) -> None:
-    command.upgrade(alembic_config(database_url), "head")
+    # "heads": domains may add migration branches side by side; all of them are applied.
+    command.upgrade(alembic_config(database_url), "heads")
