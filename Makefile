@@ -10,7 +10,7 @@ export UV_PYTHON := $(PYTHON)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck pytest web install migrate seed bench clean
+.PHONY: run test lint typecheck pytest web web-check install migrate seed bench clean
 
 run: install web
 	$(VENV)/bin/wadesk demo --host $(HOST) --port $(PORT)
@@ -33,13 +33,19 @@ web/dist/index.html: $(WEB_SOURCES)
 	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build
 	touch $@
 
+# The web app's own checks: types, lint, component tests, and a generated API client in step with the backend.
+web-check: install web
+ifneq ($(wildcard web/package.json),)
+	cd web && npm run typecheck && npm run lint && npm test && npm run check:client
+endif
+
 migrate: install
 	$(VENV)/bin/wadesk migrate
 
 seed: install
 	$(VENV)/bin/wadesk seed --demo
 
-test: install lint typecheck pytest
+test: install lint typecheck web-check pytest
 
 lint: install
 	$(VENV)/bin/ruff check src tests bench

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
@@ -19,12 +20,14 @@ from wadesk.errors import error_body, install_error_handlers
 from wadesk.infra.broker import create_broker
 from wadesk.infra.jobs import JobQueue
 from wadesk.infra.logging import configure_logging
+from wadesk.infra.metrics import MetricsMiddleware
 from wadesk.infra.pacing import InProcessPacer, RedisPacer
 from wadesk.infra.realtime import InProcessBus, RealtimeBus, RedisBus
 from wadesk.infra.redis import create_redis
 from wadesk.infra.runtime import Runtime, keyring_from_settings, set_current_runtime, signer_from_settings
 from wadesk.kit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from wadesk.kit.ratelimit import FailureCounter, create_limit_storage
+from wadesk.ops.rate_limits import RateLimitMiddleware
 from wadesk.ops.simulator_link import (
     keep_simulator_in_sync,
     simulator_config_for,
@@ -50,9 +53,20 @@ OPENAPI_TAGS = [
 ]
 
 
-async def build_runtime(settings: Settings) -> Runtime:
+# Builds the transport of the HTTP calls a process makes to itself (Graph calls to its built-in simulator, the
+# simulator's webhooks back to the app), given the app; tests pass one over ASGI so nothing needs a socket.
+SelfTransportFactory = Callable[[FastAPI], httpx.AsyncBaseTransport]
+
+
+async def build_runtime(
+    settings: Settings, *, graph_transport: httpx.AsyncBaseTransport | None = None
+) -> Runtime:
     """Connect everything a process needs. In embedded mode the in-memory broker runs jobs in this process."""
-    engine = create_engine(settings.resolved_database_url)
+    engine = create_engine(
+        settings.resolved_database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
     redis = create_redis(settings.redis_url) if settings.redis_url else None
     bus: RealtimeBus = RedisBus(redis) if redis is not None else InProcessBus()
     broker = create_broker(settings)
@@ -64,7 +78,7 @@ async def build_runtime(settings: Settings) -> Runtime:
         signer=signer_from_settings(settings),
         bus=bus,
         jobs=JobQueue(broker),
-        graph=GraphClient(settings.graph_base_url, settings.graph_api_version),
+        graph=GraphClient(settings.graph_base_url, settings.graph_api_version, transport=graph_transport),
         pacer=RedisPacer(redis) if redis is not None else InProcessPacer(),
         extras={"redis": redis} if redis is not None else {},
     )
@@ -86,7 +100,11 @@ async def close_runtime(runtime: Runtime) -> None:
     set_current_runtime(None)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, self_transport: SelfTransportFactory | None = None
+) -> FastAPI:
+    """The application. `self_transport` routes the calls the app makes to itself (see SelfTransportFactory);
+    by default they go over the network to `settings.public_url`."""
     settings = (settings or Settings()).with_generated_secrets()
     configure_logging(
         json_output=settings.log_json if settings.log_json is not None else settings.is_production
@@ -94,7 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await build_runtime(settings)
+        runtime = await build_runtime(settings, graph_transport=transport)
         app.state.runtime = runtime
         storage = create_limit_storage(settings.redis_url)
         app.state.login_throttle = LoginThrottle(
@@ -134,9 +152,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    transport = self_transport(app) if self_transport is not None else None
     simulator: Simulator | None = None
     if settings.simulator:
-        simulator_app = create_simulator_app(simulator_config_for(settings))
+        simulator_app = create_simulator_app(simulator_config_for(settings, transport=transport))
         simulator = get_simulator(simulator_app)
         app.mount("/simulator", simulator_app)
         app.state.simulator = simulator
@@ -151,6 +170,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(error_body("not_found", f"No API route at /api/{path}."), status_code=404)
 
     _mount_web_app(app)
+    app.add_middleware(RateLimitMiddleware, settings=settings)
     if settings.cors_origin_list:
         app.add_middleware(
             CORSMiddleware,
@@ -160,6 +180,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
         )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes + 1024)
+    app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestContextMiddleware, hsts=settings.is_production)
     return app
 

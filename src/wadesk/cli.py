@@ -102,12 +102,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
 async def _rotate_key(settings: Settings) -> int:
     from wadesk.db.session import create_engine, make_sessionmaker, unit_of_work
     from wadesk.infra.runtime import keyring_from_settings
+    from wadesk.integrations.service import reencrypt_webhook_secrets
     from wadesk.phone_numbers.service import reencrypt_credentials
 
     engine = create_engine(settings.resolved_database_url)
     try:
         async with unit_of_work(make_sessionmaker(engine)) as session:
-            return await reencrypt_credentials(session, keyring_from_settings(settings))
+            keyring = keyring_from_settings(settings)
+            credentials = await reencrypt_credentials(session, keyring)
+            return credentials + await reencrypt_webhook_secrets(session, keyring)
     finally:
         await engine.dispose()
 
@@ -202,7 +205,10 @@ def cmd_simulate_inbound(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    if args.command not in {"serve", "demo", "worker"}:
+        # `wadesk … | head` ends quietly. Never for servers: a client that hangs up mid-response would kill
+        # the process (Python ignores SIGPIPE so sockets raise instead).
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
         result: int = args.func(args)
     except InsecureSettingsError as exc:

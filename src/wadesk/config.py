@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 import secrets
 from collections.abc import Callable
@@ -12,7 +13,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from limits import parse_many
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Sample values from the seed document: never acceptable as real secrets.
@@ -24,7 +26,8 @@ KNOWN_SAMPLE_SECRETS = frozenset(
         "secret",
     }
 )
-_UUID_SHAPE = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
+# A UUID written as one (8-4-4-4-12). Not any 32 hex digits: that is also the format of Meta's app secrets.
+_UUID_SHAPE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 MIN_JWT_SECRET_LENGTH = 32
 
 
@@ -72,8 +75,50 @@ class Settings(BaseSettings):
     login_failures_per_ip_per_minute: int = 20
     reopen_resolved_conversations: bool = True
     worker_concurrency: int = 16
+    # The sweeper re-queues work whose queue entry was lost: how often it looks, and how long a webhook event
+    # may wait unprocessed first (longer than a normal backlog takes, or busy events get queued twice).
+    sweep_interval_seconds: float = Field(default=10.0, gt=0)
+    sweep_webhook_stale_seconds: float = Field(default=30.0, gt=0)
     log_json: bool | None = None
     trusted_proxies: str = ""
+    # Connections each process keeps to PostgreSQL, and how many more it may open under load.
+    database_pool_size: int = Field(default=10, ge=1)
+    database_max_overflow: int = Field(default=10, ge=0)
+
+    # API rate limits in the `limits` notation ("20/second", several joined by ";"). Meta's webhook
+    # deliveries and the health probes are never limited. Counters live in Redis when it is configured, so
+    # every API process shares them.
+    rate_limit_enabled: bool = True
+    # All API requests of the deployment together.
+    rate_limit_global: str = "2000/second"
+    # Per client address, for requests without a valid access token.
+    rate_limit_anonymous: str = "300/minute"
+    # Per company, for a plan without its own entry in rate_limit_plans.
+    rate_limit_tenant: str = "3000/minute"
+    # Per company by plan (tenants.plan), as a JSON object: {"enterprise": "100/second;12000/minute"}.
+    rate_limit_plans: str = ""
+
+    # /metrics answers only with `Authorization: Bearer <this token>`; unset, /metrics does not exist.
+    metrics_token: str | None = None
+    # `wadesk worker` serves its own metrics on this port (keep it on the internal network); unset: none.
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+
+    @field_validator("rate_limit_global", "rate_limit_anonymous", "rate_limit_tenant")
+    @classmethod
+    def _valid_rate_limit(cls, value: str) -> str:
+        parse_many(value)  # raises ValueError naming the bad part
+        return value
+
+    @field_validator("rate_limit_plans")
+    @classmethod
+    def _valid_plan_limits(cls, value: str) -> str:
+        _plan_limits(value)  # raises ValueError naming the problem
+        return value
+
+    @property
+    def rate_limit_plan_map(self) -> dict[str, str]:
+        """Plan name -> limits, from rate_limit_plans."""
+        return _plan_limits(self.rate_limit_plans)
 
     @property
     def mode(self) -> Mode:
@@ -137,6 +182,22 @@ class Settings(BaseSettings):
         path.write_text(value)
         path.chmod(0o600)
         return value
+
+
+def _plan_limits(value: str) -> dict[str, str]:
+    if not value.strip():
+        return {}
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"must be a JSON object of plan -> limits: {exc}") from exc
+    if not isinstance(parsed, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in parsed.items()
+    ):
+        raise ValueError('must be a JSON object of plan -> limits, e.g. {"enterprise": "100/second"}')
+    for limit in parsed.values():
+        parse_many(limit)
+    return parsed
 
 
 def decode_encryption_key(value: str) -> bytes:

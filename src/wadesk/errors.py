@@ -11,6 +11,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger(__name__)
@@ -106,6 +107,11 @@ _STATUS_CODES = {
 }
 
 
+# PostgreSQL refuses NUL characters in text and JSON values (character_not_in_repertoire,
+# untranslatable_character). Pydantic lets them through, so the database is where they are caught.
+UNSTORABLE_TEXT_SQLSTATES = frozenset({"22021", "22P05"})
+
+
 def _jsonable_validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     details = []
     for err in exc.errors():
@@ -146,6 +152,18 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             error_body(code, message), status_code=exc.status_code, headers=getattr(exc, "headers", None)
         )
+
+    @app.exception_handler(DBAPIError)
+    async def _database_error(_: Request, exc: DBAPIError) -> JSONResponse:
+        if getattr(exc.orig, "sqlstate", None) in UNSTORABLE_TEXT_SQLSTATES:
+            return JSONResponse(
+                error_body(
+                    "invalid_characters",
+                    "The request contains characters that cannot be stored, such as the NUL character.",
+                ),
+                status_code=400,
+            )
+        raise exc  # any other database error is a 500, rendered by the handler below
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -13,8 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import structlog
 from taskiq.receiver import Receiver
+from taskiq_redis import RedisStreamBroker
 
 from wadesk.config import Settings
+from wadesk.infra import metrics
+from wadesk.infra.logging import configure_logging
 
 log = structlog.get_logger(__name__)
 GRACE_SECONDS = 20.0
@@ -24,14 +27,21 @@ async def run_worker(settings: Settings, *, concurrency: int) -> int:
     from wadesk.app import build_runtime, close_runtime
     from wadesk.ops.sweeper import run_sweeper
 
+    configure_logging(
+        json_output=settings.log_json if settings.log_json is not None else settings.is_production
+    )
     runtime = await build_runtime(settings)
     broker = runtime.jobs.broker
     broker.is_worker_process = True
+    if isinstance(broker, RedisStreamBroker):
+        # Take from the stream no more than this worker runs at once (see infra.broker).
+        broker.count = max(1, concurrency)
     finish = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, finish.set)
     sweeper = asyncio.create_task(run_sweeper(runtime, finish))
+    metrics.serve_worker_metrics(settings.worker_metrics_port)
     log.info("worker_started", concurrency=concurrency)
     try:
         with ThreadPoolExecutor(max_workers=2) as executor:

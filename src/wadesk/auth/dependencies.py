@@ -56,6 +56,8 @@ class Principal:
     role: str
     email: str
     name: str
+    # Set when the request authenticated with an API key (acting for the user above, within its scopes).
+    api_key_id: uuid.UUID | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -89,6 +91,13 @@ async def authenticate(
         raise Unauthorized(
             "Send an access token as 'Authorization: Bearer <token>'.", code="not_authenticated"
         )
+    from wadesk.api_keys import service as api_keys  # imported here: it builds on this module
+
+    if api_keys.is_api_key(credentials.credentials):
+        principal = await api_keys.principal_for_api_key(
+            session, credentials.credentials, method=request.method, path=request.url.path
+        )
+        return _context(request, runtime, session, principal)
     try:
         claims = runtime.signer.verify(credentials.credentials)
     except InvalidToken as exc:
@@ -103,10 +112,14 @@ async def authenticate(
     user, tenant = row
     if tenant.status != TenantStatus.ACTIVE:
         raise Forbidden("This company's account is suspended.", code="tenant_suspended")
-    scope_to_tenant(session, tenant.id)
-    structlog.contextvars.bind_contextvars(tenant_id=str(tenant.id), user_id=str(user.id))
     # The role comes from the database, not the token, so a demotion takes effect at once.
     principal = Principal(user.id, tenant.id, user.role, user.email, user.name)
+    return _context(request, runtime, session, principal)
+
+
+def _context(request: Request, runtime: Runtime, session: AsyncSession, principal: Principal) -> Ctx:
+    scope_to_tenant(session, principal.tenant_id)
+    structlog.contextvars.bind_contextvars(tenant_id=str(principal.tenant_id), user_id=str(principal.user_id))
     request.state.principal = principal
     return Ctx(principal=principal, session=session, runtime=runtime)
 

@@ -12,7 +12,7 @@ from wadesk.db.base import utcnow
 from wadesk.db.session import unit_of_work
 from wadesk.errors import Conflict, TooManyRequests, Unauthorized, Unprocessable
 from wadesk.infra.runtime import Runtime
-from wadesk.kit.passwords import hash_password, password_problem, verify_password
+from wadesk.kit.passwords import hash_password_async, password_problem, verify_password_async
 from wadesk.kit.ratelimit import FailureCounter
 from wadesk.kit.tokens import hash_opaque_token, new_refresh_token
 from wadesk.ops.service import record_audit
@@ -70,7 +70,7 @@ async def register(
             email=email.lower(),
             name=name,
             role=Role.ADMIN,
-            password_hash=hash_password(password),
+            password_hash=await hash_password_async(password),
         )
     )
     await session.flush()
@@ -98,7 +98,7 @@ async def login(
             headers={"Retry-After": str(wait)},
         )
     user = await UserRepository(session).by_email(account_key)
-    password_ok = verify_password(password, user.password_hash if user else None)
+    password_ok = await verify_password_async(password, user.password_hash if user else None)
     tenant = await session.get(Tenant, user.tenant_id) if user else None
     if user is None or tenant is None or not password_ok or not user.is_active:
         await throttle.per_account.record_failure(account_key)
@@ -122,9 +122,12 @@ async def refresh(session: AsyncSession, runtime: Runtime, refresh_token: str) -
         )
     if stored.spent_at is not None or not await tokens.mark_spent(stored.id, now):
         # A spent token came back: it was stolen or replayed. Revoke the whole family, committed even though
-        # this request fails, so neither the thief nor the victim can continue with it.
+        # this request fails, so neither the thief nor the victim can continue with it. This request's
+        # transaction ends first: on SQLite it holds the write lock the revocation needs.
+        family_id = stored.family_id
+        await session.rollback()
         async with unit_of_work(runtime.sessionmaker) as revoke_session:
-            await RefreshTokenRepository(revoke_session).revoke_family(stored.family_id, now)
+            await RefreshTokenRepository(revoke_session).revoke_family(family_id, now)
         raise Unauthorized("This refresh token was already used; sign in again.", code="refresh_token_reused")
     user = await session.get(User, stored.user_id)
     tenant = await session.get(Tenant, stored.tenant_id)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
 
+from wadesk.collaboration.models import ConversationLabel
 from wadesk.contacts.models import Contact
 from wadesk.conversations.models import Conversation, ConversationStatus
 from wadesk.kit.pagination import Cursor
@@ -25,6 +26,7 @@ class ConversationFilters:
     phone_number_id: uuid.UUID | None = None
     has_unread: bool = False
     contact_id: uuid.UUID | None = None
+    label: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,15 @@ class ConversationRepository(Repository[Conversation]):
             stmt = stmt.where(Conversation.unread_count > 0)
         if filters.contact_id is not None:
             stmt = stmt.where(Conversation.contact_id == filters.contact_id)
+        if filters.label:
+            stmt = stmt.where(
+                exists(
+                    select(ConversationLabel.id).where(
+                        ConversationLabel.conversation_id == Conversation.id,
+                        ConversationLabel.label == filters.label,
+                    )
+                )
+            )
         if filters.search:
             pattern = f"%{escape_like(filters.search.strip().lower())}%"
             digits = "".join(ch for ch in filters.search if ch.isdigit())

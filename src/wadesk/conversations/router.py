@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from wadesk.auth.dependencies import CtxDep
+from wadesk.collaboration.schemas import clean_label
 from wadesk.conversations import service
 from wadesk.conversations.models import ConversationStatus
 from wadesk.conversations.repository import ConversationFilters
@@ -17,7 +18,7 @@ from wadesk.conversations.schemas import (
 )
 from wadesk.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from wadesk.kit.schemas import Page, error_responses
-from wadesk.phone_numbers.service import require_active_number
+from wadesk.phone_numbers.service import find_number
 
 router = APIRouter(
     prefix="/api/conversations", tags=["conversations"], responses=error_responses(401, 403, 422)
@@ -36,12 +37,16 @@ async def list_conversations(
     ] = None,
     has_unread: Annotated[bool, Query(alias="hasUnread")] = False,
     contact_id: Annotated[uuid.UUID | None, Query(alias="contactId")] = None,
+    label: Annotated[
+        str | None, Query(max_length=64, description="Only conversations with this label")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Page[ConversationOut]:
     number_id = None
     if phone_number_id:
-        number_id = (await require_active_number(ctx.session, phone_number_id)).id
+        # A disabled number's history stays readable, so the filter accepts it.
+        number_id = (await find_number(ctx.session, phone_number_id)).id
     filters = ConversationFilters(
         status=status,
         assignee_id=assignee_id,
@@ -50,6 +55,7 @@ async def list_conversations(
         phone_number_id=number_id,
         has_unread=has_unread,
         contact_id=contact_id,
+        label=clean_label(label) if label else None,
     )
     items, next_cursor = await service.list_conversations(ctx, filters, limit=limit, cursor=cursor)
     return Page[ConversationOut](items=items, next_cursor=next_cursor)

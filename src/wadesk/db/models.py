@@ -1,9 +1,19 @@
 """Imports every table so metadata (Alembic, tests) sees the whole schema."""
 
+from wadesk.analytics.models import ConversationStatusChange
+from wadesk.api_keys.models import ApiKey
 from wadesk.campaigns.models import Campaign, CampaignRecipient
-from wadesk.contacts.models import Contact
+from wadesk.collaboration.models import (
+    AutoAssignmentState,
+    CannedResponse,
+    ConversationLabel,
+    ConversationNote,
+    ConversationParticipant,
+)
+from wadesk.contacts.models import Contact, ContactTag
 from wadesk.conversations.models import Conversation
 from wadesk.db.base import Base
+from wadesk.integrations.models import OutboundAttempt, OutboundDelivery, OutboundWebhook
 from wadesk.messages.models import Message
 from wadesk.ops.models import AuditEntry
 from wadesk.phone_numbers.models import PhoneNumber
@@ -13,13 +23,24 @@ from wadesk.users.models import RefreshToken, User
 from wadesk.webhooks.models import WebhookEvent
 
 __all__ = [
+    "ApiKey",
     "AuditEntry",
+    "AutoAssignmentState",
     "Base",
     "Campaign",
     "CampaignRecipient",
+    "CannedResponse",
     "Contact",
+    "ContactTag",
     "Conversation",
+    "ConversationLabel",
+    "ConversationNote",
+    "ConversationParticipant",
+    "ConversationStatusChange",
     "Message",
+    "OutboundAttempt",
+    "OutboundDelivery",
+    "OutboundWebhook",
     "PhoneNumber",
     "RefreshToken",
     "Template",

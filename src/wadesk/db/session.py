@@ -3,6 +3,14 @@
 Tenant scope lives here, in one place: a session opened for a tenant adds `tenant_id = :tenant` to every ORM
 query on a `TenantMixin` table (SELECT, UPDATE and DELETE) and stamps it on new rows, so no repository can
 forget it. Jobs queued during a transaction are sent only after it commits and dropped on rollback.
+
+On PostgreSQL the same scope also drives row-level security (wadesk.db.rls), the second wall: before a
+session's statement reaches the server, its transaction's `app.tenant_id` is set to the session's tenant
+(`set_config(..., true)`, so it dies with the transaction and a pooled connection never carries it to the next
+one). A session with no tenant is a system session (sign-in lookups, webhook routing, the sweeper) and sets
+`app.bypass_rls = 'on'`; so does a statement marked `skip_tenant_scope`, for that statement only. Raw engine
+connections that belong to no session set nothing, and see no tenant rows. Connections whose role ignores
+policies anyway (superuser, BYPASSRLS) skip all of this.
 """
 
 from __future__ import annotations
@@ -13,20 +21,28 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine, ExecutionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
-from sqlalchemy.pool import NullPool, StaticPool
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
+from sqlalchemy.orm.unitofwork import UOWTransaction
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool, StaticPool
 
 from wadesk.db.base import TenantMixin
 
 TENANT_KEY = "tenant_id"
 AFTER_COMMIT_KEY = "after_commit"
+# session.info: set while a flush writes rows of several tenants (see _flush_rls).
+FLUSH_BYPASS_KEY = "rls_flush_bypass"
+# connection.info (per pooled DBAPI connection): the owning session's info, what was set, role exemption.
+_RLS_SESSION = "wadesk_rls_session"
+# What the current transaction of a pooled connection has set (tenant, bypass); benchmarks count changes.
+RLS_APPLIED_KEY = "wadesk_rls_applied"
+_RLS_EXEMPT = "wadesk_rls_exempt"
 
 AfterCommit = Callable[[], Awaitable[None]]
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int | None = None) -> AsyncEngine:
     if url.startswith("sqlite"):
         memory = ":memory:" in url or url.endswith("sqlite+aiosqlite://")
         engine = create_async_engine(
@@ -36,7 +52,15 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         )
         _configure_sqlite(engine.sync_engine)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    engine = create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size if max_overflow is None else max_overflow,
+        pool_pre_ping=True,
+    )
+    if engine.dialect.name == "postgresql":
+        _configure_row_level_security(engine.sync_engine)
+    return engine
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -55,6 +79,76 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection: Any) -> None:
         # IMMEDIATE takes the write lock up front, so concurrent writers queue instead of deadlocking.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _configure_row_level_security(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        dbapi_connection.rollback()
+        record.info[_RLS_EXEMPT] = bool(row and row[0])
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_execute(
+        connection: Connection,
+        cursor: Any,
+        statement: str,
+        parameters: Any,
+        context: ExecutionContext | None,
+        executemany: bool,
+    ) -> None:
+        info = connection.info
+        session_info = info.get(_RLS_SESSION)
+        if session_info is None or info.get(_RLS_EXEMPT):
+            return
+        skip = bool(context is not None and context.execution_options.get("skip_tenant_scope"))
+        wanted = _rls_settings(session_info, bypass=skip)
+        if info.get(RLS_APPLIED_KEY) == wanted:
+            return
+        tenant, bypass = wanted
+        # Values are a UUID's canonical form and a constant, so they are inlined; the raw cursor keeps this
+        # statement out of the events it is part of.
+        cursor.execute(
+            f"SELECT set_config('app.tenant_id', '{tenant}', true), set_config('app.bypass_rls', '{bypass}', true)"
+        )
+        info[RLS_APPLIED_KEY] = wanted
+
+    def _forget_applied(connection: Connection, *_: Any) -> None:
+        # set_config(..., true) ends with the transaction (or the savepoint rolled back): set it anew next time.
+        connection.info.pop(RLS_APPLIED_KEY, None)
+
+    def _end_of_transaction(connection: Connection) -> None:
+        connection.info.pop(RLS_APPLIED_KEY, None)
+        connection.info.pop(_RLS_SESSION, None)
+
+    event.listen(engine, "commit", _end_of_transaction)
+    event.listen(engine, "rollback", _end_of_transaction)
+    event.listen(engine, "rollback_savepoint", _forget_applied)
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_: Any, record: ConnectionPoolEntry) -> None:
+        record.info.pop(RLS_APPLIED_KEY, None)
+        record.info.pop(_RLS_SESSION, None)
+
+
+def _rls_settings(session_info: dict[str, Any], *, bypass: bool) -> tuple[str, str]:
+    tenant = session_info.get(TENANT_KEY)
+    if not isinstance(tenant, uuid.UUID):
+        return "", "on"
+    return str(tenant), "on" if bypass or session_info.get(FLUSH_BYPASS_KEY) else "off"
+
+
+@event.listens_for(Session, "after_begin")
+def _link_connection(session: Session, _: SessionTransaction, connection: Connection) -> None:
+    # The connection reads the session's scope at each statement, so scoping a session whose transaction
+    # has already begun (the auth dependency looks the user up first) takes effect at the next statement.
+    if connection.dialect.name == "postgresql":
+        connection.info[_RLS_SESSION] = session.info
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -103,11 +197,35 @@ def _stamp_tenant(session: Session, *_: Any) -> None:
                 obj.tenant_id = tenant_id
             elif current != tenant_id:
                 raise PermissionError("refusing to write a row of another tenant")
+    _flush_rls(session, tenant_id)
+
+
+def _flush_rls(session: Session, tenant_id: uuid.UUID) -> None:
+    # A session that moved from one tenant to the next (a webhook delivery for several companies) writes
+    # back rows it loaded under the earlier scope: those rows were read legitimately, so the flush may
+    # write them. New rows of another tenant are refused above whatever the database would say.
+    spans_tenants = any(
+        isinstance(obj, TenantMixin) and getattr(obj, "tenant_id", tenant_id) != tenant_id
+        for obj in (*session.dirty, *session.deleted)
+    )
+    if spans_tenants:
+        session.info[FLUSH_BYPASS_KEY] = True
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _end_flush_rls(session: Session, _: UOWTransaction) -> None:
+    session.info.pop(FLUSH_BYPASS_KEY, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _end_flush_rls_on_failure(session: Session, _: SessionTransaction) -> None:
+    session.info.pop(FLUSH_BYPASS_KEY, None)
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop_after_commit(session: Session) -> None:
     session.info.pop(AFTER_COMMIT_KEY, None)
+    session.info.pop(FLUSH_BYPASS_KEY, None)
 
 
 async def commit(session: AsyncSession) -> None:

@@ -7,6 +7,7 @@ If sending fails (queue down), the sweeper finds the row later by its state.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,6 +21,7 @@ from wadesk.db.session import run_after_commit
 log = structlog.get_logger(__name__)
 
 JobFunction = Callable[..., Awaitable[Any]]
+ENQUEUE_TIMEOUT_SECONDS = 3.0
 _registry: dict[str, JobFunction] = {}
 
 
@@ -44,11 +46,16 @@ class JobQueue:
         self.broker = broker
 
     async def send_now(self, name: str, **kwargs: Any) -> bool:
-        """Send a job immediately; False (logged) when the queue is unreachable, for the sweeper to retry."""
+        """Send a job immediately; False (logged) when the queue is unreachable, for the sweeper to retry.
+
+        Bounded in time: a request that enqueues after its commit (a webhook's 200) must not hang on a queue
+        that is down; its row is saved and the sweeper queues it later.
+        """
         try:
-            await AsyncKicker(task_name=name, broker=self.broker, labels={}).kiq(**kwargs)
+            async with asyncio.timeout(ENQUEUE_TIMEOUT_SECONDS):
+                await AsyncKicker(task_name=name, broker=self.broker, labels={}).kiq(**kwargs)
         except Exception as exc:
-            log.warning("job_enqueue_failed", job=name, error=str(exc), **kwargs)
+            log.warning("job_enqueue_failed", job=name, error=f"{type(exc).__name__}: {exc}", **kwargs)
             return False
         return True
 

@@ -1,4 +1,5 @@
-"""ASGI middleware: request ids and logging context, security headers, request body size limit."""
+"""ASGI middleware: request ids and logging context, security headers, request body size limit, and URLs
+with NUL characters refused (no database stores one)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 import uuid
 
 import structlog
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = structlog.get_logger("wadesk.http")
@@ -76,6 +78,12 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
+            if _has_nul(scope):
+                # No database stores a NUL character; refuse it here rather than fail in a query.
+                await _reply(
+                    send_with_headers, 400, "bad_request", "The URL must not contain NUL characters."
+                )
+                return
             await self.app(scope, receive, send_with_headers)
         finally:
             log.info(
@@ -111,7 +119,7 @@ class BodySizeLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _BodyTooLarge
+                    raise _BodyTooLarge(self.max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -127,24 +135,29 @@ class BodySizeLimitMiddleware:
                 await _too_large(send, self.max_bytes)
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(HTTPException):
+    """Raised from `receive` once the body passes the limit. An HTTPException, so that code reading the body
+    (FastAPI turns other exceptions met while parsing into a 400) passes it on as a 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(status_code=413, detail=f"Request bodies are limited to {limit} bytes.")
+
+
+def _has_nul(scope: Scope) -> bool:
+    query: bytes = scope.get("query_string", b"")
+    return "\x00" in scope["path"] or b"%00" in query or b"\x00" in query
 
 
 async def _too_large(send: Send, limit: int) -> None:
-    body = json.dumps(
-        {
-            "error": {
-                "code": "payload_too_large",
-                "message": f"Request bodies are limited to {limit} bytes.",
-                "details": None,
-            }
-        }
-    ).encode()
+    await _reply(send, 413, "payload_too_large", f"Request bodies are limited to {limit} bytes.")
+
+
+async def _reply(send: Send, status: int, code: str, message: str) -> None:
+    body = json.dumps({"error": {"code": code, "message": message, "details": None}}).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
         }
     )

@@ -28,12 +28,21 @@ class Cursor:
 
     @classmethod
     def decode(cls, value: str) -> Cursor:
+        """The position a cursor of `encode` names; anything else (a client's own making) is a 400."""
         try:
             padded = value + "=" * (-len(value) % 4)
-            data: dict[str, Any] = json.loads(base64.urlsafe_b64decode(padded.encode()))
-            at = datetime.fromisoformat(data["at"]) if data.get("at") else None
+            data: Any = json.loads(base64.urlsafe_b64decode(padded.encode()))
+            if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+                raise ValueError("not a cursor")
+            raw_at = data.get("at")
+            if raw_at is not None and not isinstance(raw_at, str):
+                raise ValueError("not a cursor")
+            at = datetime.fromisoformat(raw_at) if raw_at else None
+            # Cursors carry UTC times; a naive one cannot be compared with stored times.
+            if at is not None and at.tzinfo is None:
+                raise ValueError("not a cursor")
             return cls(at=at, id=uuid.UUID(data["id"]))
-        except (ValueError, KeyError, TypeError) as exc:
+        except ValueError as exc:
             raise BadRequest(
                 "The cursor is not valid; start again without one.", code="invalid_cursor"
             ) from exc

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
@@ -89,6 +91,16 @@ def verify_password(password: str, password_hash: str | None) -> bool:
         return _hasher.verify(password, password_hash)
     except Exception:  # a malformed stored hash is a failed login, not a crash
         return False
+
+
+async def hash_password_async(password: str) -> str:
+    """`hash_password` on a worker thread: Argon2 is slow by design and would stall every other request."""
+    return await asyncio.to_thread(hash_password, password)
+
+
+async def verify_password_async(password: str, password_hash: str | None) -> bool:
+    """`verify_password` on a worker thread, for the same reason."""
+    return await asyncio.to_thread(verify_password, password, password_hash)
 
 
 def password_problem(password: str) -> str | None:

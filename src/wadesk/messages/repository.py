@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,6 +57,17 @@ class MessageRepository(Repository[Message]):
     async def by_wamid(self, phone_number_id: uuid.UUID, wamid: str) -> Message | None:
         stmt = select(Message).where(Message.phone_number_id == phone_number_id, Message.wamid == wamid)
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def lock_idempotency_key(self, tenant_id: uuid.UUID, key: str) -> None:
+        """Hold back other requests with the same key until this transaction ends, so that a concurrent retry
+        finds the first request's message instead of inserting a second one. PostgreSQL only: SQLite
+        transactions are serialised already."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return
+        digest = hashlib.sha256(f"idempotency:{tenant_id}:{key}".encode()).digest()
+        await self.session.execute(
+            select(func.pg_advisory_xact_lock(int.from_bytes(digest[:8], "big", signed=True)))
+        )
 
     async def by_idempotency_key(self, key: str) -> Message | None:
         return (

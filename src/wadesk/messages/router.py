@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
+from fastapi.responses import FileResponse
 
 from wadesk.auth.dependencies import CtxDep
 from wadesk.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Cursor
@@ -84,3 +85,34 @@ async def send_message(
 )
 async def update_message(message_id: uuid.UUID, data: MessageUpdate, ctx: CtxDep) -> MessageOut:
     return service.message_to_out(await service.mark_read(ctx, message_id, data.status))
+
+
+@router.post(
+    "/{message_id}/retry",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Send a failed outbound message again (a new attempt, a new wamid)",
+    responses=error_responses(404),
+)
+async def retry_message(message_id: uuid.UUID, ctx: CtxDep) -> MessageOut:
+    return service.message_to_out(await service.retry(ctx, message_id))
+
+
+@router.get(
+    "/{message_id}/media",
+    summary="The stored media file of an inbound message",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}, **error_responses(404)},
+)
+async def get_media(message_id: uuid.UUID, ctx: CtxDep) -> FileResponse:
+    path, mime, filename = await service.media_file(ctx, message_id)
+    return FileResponse(path, media_type=mime, filename=filename)
+
+
+@router.post(
+    "/{message_id}/media/retry",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Download an inbound message's media again after a failure",
+    responses=error_responses(404),
+)
+async def retry_media(message_id: uuid.UUID, ctx: CtxDep) -> MessageOut:
+    return service.message_to_out(await service.retry_media(ctx, message_id))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -95,7 +95,7 @@ class SendMessageIn(StrictInput):
     to: str | None = Field(default=None, max_length=32)
     conversation_id: uuid.UUID | None = None
     type: MessageType
-    text: str | TextIn | None = None
+    text: Annotated[str, Field(min_length=1, max_length=4096)] | TextIn | None = None
     template: TemplateIn | None = None
     image: MediaIn | None = None
     video: MediaIn | None = None

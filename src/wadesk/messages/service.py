@@ -96,6 +96,11 @@ def message_text(type_: str, content: dict[str, Any]) -> str | None:
         return str(body.get("text", "")) if isinstance(body, dict) else None
     if type_ == "button":
         return content.get("text")
+    if type_ == "system":
+        return content.get("body")
+    if type_ == "contacts":
+        names = [c.get("name", {}).get("formatted_name") for c in content.get("contacts", [])]
+        return ", ".join(n for n in names if n) or None
     return None
 
 
@@ -231,6 +236,7 @@ async def send_message(ctx: Ctx, data: SendMessageIn, idempotency_key: str | Non
     messages = MessageRepository(session)
     fingerprint = request_fingerprint(data)
     if idempotency_key:
+        await messages.lock_idempotency_key(ctx.tenant_id, idempotency_key)
         earlier = await messages.by_idempotency_key(idempotency_key)
         if earlier is not None:
             if earlier.request_fingerprint != fingerprint:

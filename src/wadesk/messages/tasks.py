@@ -23,6 +23,7 @@ from tenacity import (
 from wadesk.contacts.models import Contact
 from wadesk.db.base import utcnow
 from wadesk.db.session import unit_of_work
+from wadesk.infra import metrics
 from wadesk.infra.jobs import job
 from wadesk.infra.runtime import Runtime, current_runtime
 from wadesk.infra.storage import LocalMediaStorage
@@ -39,6 +40,9 @@ log = structlog.get_logger(__name__)
 
 MAX_SEND_ATTEMPTS = 5
 MAX_RETRY_SECONDS = 45
+# Between attempts of a retryable send error: exponential with full jitter, so workers that hit a number's
+# limit together do not come back together.
+SEND_RETRY_WAIT = wait_random_exponential(multiplier=0.5, max=8)
 # A claim older than this was abandoned by a crashed worker and may be taken again (see ops.sweeper).
 CLAIM_EXPIRES_AFTER = timedelta(seconds=75)
 # Our own keys in a template's stored content that Meta must not receive.
@@ -110,12 +114,15 @@ async def send_message(message_id: str, tenant_id: str) -> str:
     except GraphApiError as exc:
         await _record_failure(runtime, tenant, key, exc)
         log.warning("send_failed", code=exc.code, category=exc.category.value, **log_ctx)
+        metrics.record_send("failed", exc.code)
         return "failed"
     except outbound.OutboundMessageError as exc:
         await _record_failure(runtime, tenant, key, GraphApiError(str(exc), code=100))
+        metrics.record_send("failed", 100)
         return "failed"
     await _record_success(runtime, tenant, key, result)
     log.info("send_accepted", wamid=result.wamid, **log_ctx)
+    metrics.record_send("sent")
     return "sent"
 
 
@@ -125,7 +132,7 @@ async def _send_with_retries(
     async for attempt in AsyncRetrying(
         retry=retry_if_exception(_retryable),
         stop=stop_after_attempt(MAX_SEND_ATTEMPTS) | stop_after_delay(MAX_RETRY_SECONDS),
-        wait=wait_random_exponential(multiplier=0.5, max=8),
+        wait=SEND_RETRY_WAIT,
         reraise=True,
     ):
         with attempt:

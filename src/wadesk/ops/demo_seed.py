@@ -277,7 +277,7 @@ async def seed_demo(session: AsyncSession, keyring: Keyring, *, now: datetime | 
     await session.flush()
     assignees = {Role.ADMIN: admin, Role.AGENT: agent}
     for index, (wa_id, name, status, assignee_role, messages) in enumerate(DEMO_CONVERSATIONS):
-        contact = Contact(tenant_id=tenant.id, wa_id=wa_id, profile_name=name, tags=["demo"])
+        contact = Contact(tenant_id=tenant.id, wa_id=wa_id, name=name, profile_name=name, tags=["demo"])
         session.add(contact)
         await session.flush()
         last = messages[-1]

@@ -17,13 +17,13 @@ from sqlalchemy import select
 from wadesk.db.base import utcnow
 from wadesk.infra.runtime import Runtime
 from wadesk.messages.models import Message, MessageStatus
+from wadesk.ops.periodic import queue_periodic_jobs
 from wadesk.webhooks.models import WebhookEvent, WebhookEventStatus
 
 log = structlog.get_logger(__name__)
 
-SWEEP_INTERVAL_SECONDS = 10.0
-WEBHOOK_STALE_AFTER = timedelta(seconds=30)
-# Longer than a send with its in-job retries may take, so a slow send is not sent twice.
+# How often the sweeper looks and how long a webhook event may wait are settings
+# (sweep_interval_seconds, sweep_webhook_stale_seconds). Longer than a send with its in-job retries may take, so a slow send is not sent twice.
 MESSAGE_STALE_AFTER = timedelta(seconds=90)
 BATCH = 500
 
@@ -31,6 +31,7 @@ BATCH = 500
 async def sweep_once(runtime: Runtime) -> dict[str, int]:
     """Re-enqueue stale rows once; returns how many of each kind were re-sent."""
     now = utcnow()
+    webhook_stale_after = timedelta(seconds=runtime.settings.sweep_webhook_stale_seconds)
     async with runtime.sessionmaker() as session:
         event_ids = (
             (
@@ -38,7 +39,7 @@ async def sweep_once(runtime: Runtime) -> dict[str, int]:
                     select(WebhookEvent.id)
                     .where(
                         WebhookEvent.status == WebhookEventStatus.RECEIVED,
-                        WebhookEvent.received_at < now - WEBHOOK_STALE_AFTER,
+                        WebhookEvent.received_at < now - webhook_stale_after,
                     )
                     .order_by(WebhookEvent.received_at)
                     .limit(BATCH)
@@ -67,23 +68,25 @@ async def sweep_once(runtime: Runtime) -> dict[str, int]:
     return {"webhook_events": len(event_ids), "messages": len(messages)}
 
 
-async def _acquire_turn(runtime: Runtime) -> bool:
+async def _acquire_turn(runtime: Runtime, interval: float) -> bool:
     redis = runtime.extras.get("redis")
     if redis is None:
         return True
-    return bool(await redis.set("wadesk:sweeper:lock", "1", nx=True, ex=int(SWEEP_INTERVAL_SECONDS) - 1))
+    # Held for most of an interval: however many processes run a sweeper, one of them acts per interval.
+    lease_ms = max(int(interval * 900), 100)
+    return bool(await redis.set("wadesk:sweeper:lock", "1", nx=True, px=lease_ms))
 
 
-async def run_sweeper(
-    runtime: Runtime, stop: asyncio.Event, interval: float = SWEEP_INTERVAL_SECONDS
-) -> None:
+async def run_sweeper(runtime: Runtime, stop: asyncio.Event, interval: float | None = None) -> None:
+    every = interval if interval is not None else runtime.settings.sweep_interval_seconds
     while not stop.is_set():
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+            await asyncio.wait_for(stop.wait(), timeout=every)
         if stop.is_set():
             return
         try:
-            if await _acquire_turn(runtime):
+            if await _acquire_turn(runtime, every):
                 await sweep_once(runtime)
+                await queue_periodic_jobs(runtime)
         except Exception as exc:  # a database or Redis outage: try again next interval
             log.warning("sweeper_failed", error=str(exc))

@@ -153,8 +153,8 @@ async def reencrypt_credentials(session: AsyncSession, keyring: Keyring) -> int:
     return changed
 
 
-async def require_active_number(session: AsyncSession, phone_number_id: str | uuid.UUID) -> PhoneNumber:
-    """The tenant's number by Meta id or our id, refusing disabled ones (404 for other tenants' numbers)."""
+async def find_number(session: AsyncSession, phone_number_id: str | uuid.UUID) -> PhoneNumber:
+    """The tenant's number by Meta id or our id, disabled or not (404 for other tenants' numbers)."""
     numbers = PhoneNumberRepository(session)
     number: PhoneNumber | None
     if isinstance(phone_number_id, uuid.UUID):
@@ -168,6 +168,12 @@ async def require_active_number(session: AsyncSession, phone_number_id: str | uu
                 number = None
     if number is None:
         raise NotFound("Phone number not found.", code="phone_number_not_found")
+    return number
+
+
+async def require_active_number(session: AsyncSession, phone_number_id: str | uuid.UUID) -> PhoneNumber:
+    """The tenant's number by Meta id or our id, refusing disabled ones (404 for other tenants' numbers)."""
+    number = await find_number(session, phone_number_id)
     if number.status == PhoneNumberStatus.DISABLED:
         raise Unprocessable("This phone number is disconnected.", code="phone_number_disabled")
     return number

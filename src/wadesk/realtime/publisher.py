@@ -12,10 +12,12 @@ from wadesk.conversations.service import contact_ref, get_row_or_404, to_out
 from wadesk.db.session import scope_to_tenant
 from wadesk.errors import NotFound
 from wadesk.infra.runtime import Runtime
+from wadesk.integrations.service import dispatch_events
 from wadesk.messages.models import Message
 from wadesk.messages.service import message_to_out
 from wadesk.phone_numbers.models import PhoneNumber
 from wadesk.phone_numbers.service import to_out as phone_number_out
+from wadesk.realtime.service import publish_event
 from wadesk.templates.models import Template
 
 
@@ -59,4 +61,5 @@ async def publish_changes(runtime: Runtime, changes: list[tuple[uuid.UUID, str, 
             scope_to_tenant(session, tenant_id)
             payload = await event_payload(session, kind, subject_id)
         if payload is not None:
-            await runtime.bus.publish(tenant_id, kind, payload)
+            await publish_event(runtime, tenant_id, kind, payload)
+            await dispatch_events(runtime, tenant_id, [(kind, payload)])

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Header, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from wadesk.auth.dependencies import CtxDep
+from wadesk.infra import metrics
 from wadesk.kit.schemas import error_responses
 
 router = APIRouter(prefix="/api/events", tags=["realtime"])
@@ -49,4 +50,4 @@ async def events(
                 continue
             yield ServerSentEvent(id=str(event.id), event=event.type, data=json.dumps(event.data))
 
-    return EventSourceResponse(generate(), ping=HEARTBEAT_SECONDS, send_timeout=30)
+    return EventSourceResponse(metrics.track_sse(generate()), ping=HEARTBEAT_SECONDS, send_timeout=30)

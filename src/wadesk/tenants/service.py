@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,3 +42,19 @@ async def create_tenant(session: AsyncSession, name: str, *, slug: str | None = 
 
 def tenant_setting(tenant: Tenant, key: str) -> bool:
     return bool(tenant.settings.get(key, DEFAULT_SETTINGS.get(key, False)))
+
+
+def update_settings(tenant: Tenant, changes: dict[str, Any]) -> dict[str, Any]:
+    """Apply a settings change (`name` and the preference flags); returns what actually changed."""
+    changed: dict[str, Any] = {}
+    if changes.get("name") is not None and changes["name"] != tenant.name:
+        changed["name"] = {"before": tenant.name, "after": changes["name"]}
+        tenant.name = changes["name"]
+    preferences = dict(tenant.settings or {})
+    for key in DEFAULT_SETTINGS:
+        if changes.get(key) is not None and tenant_setting(tenant, key) != changes[key]:
+            changed[key] = {"before": tenant_setting(tenant, key), "after": changes[key]}
+            preferences[key] = changes[key]
+    # A new dict, so the JSON column is seen as changed.
+    tenant.settings = {**DEFAULT_SETTINGS, **preferences}
+    return changed

@@ -21,8 +21,14 @@ class UserRepository(Repository[User]):
         result = await self.session.execute(select(User).order_by(User.name, User.id))
         return list(result.scalars())
 
-    async def count_active_admins(self) -> int:
-        stmt = select(func.count()).select_from(User).where(User.role == Role.ADMIN, User.is_active.is_(True))
+    async def count_active_admins(self, *, lock: bool = False) -> int:
+        """With `lock`, the admins' rows stay locked until commit: two concurrent demotions then cannot both
+        see the other admin and leave the company with none."""
+        active_admin = (User.role == Role.ADMIN, User.is_active.is_(True))
+        if lock:
+            locked = select(User.id).where(*active_admin).order_by(User.id).with_for_update()
+            return len((await self.session.execute(locked)).all())
+        stmt = select(func.count()).select_from(User).where(*active_admin)
         return int((await self.session.execute(stmt)).scalar_one())
 
     async def count(self) -> int:

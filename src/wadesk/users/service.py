@@ -7,7 +7,7 @@ import uuid
 from wadesk.auth.dependencies import Ctx
 from wadesk.db.base import utcnow
 from wadesk.errors import Conflict, Forbidden, Unprocessable
-from wadesk.kit.passwords import hash_password, password_problem
+from wadesk.kit.passwords import hash_password_async, password_problem
 from wadesk.ops.service import record_audit
 from wadesk.tenants.models import Tenant
 from wadesk.users.models import Role, User
@@ -37,7 +37,7 @@ async def create_user(ctx: Ctx, data: UserCreate) -> User:
             email=data.email.lower(),
             name=data.name,
             role=data.role,
-            password_hash=hash_password(data.password),
+            password_hash=await hash_password_async(data.password),
         )
     )
     await users.flush()
@@ -68,7 +68,7 @@ async def update_user(ctx: Ctx, user_id: uuid.UUID, data: UserUpdate) -> User:
     demotes_admin = user.role == Role.ADMIN and (
         changes.get("role", Role.ADMIN) != Role.ADMIN or changes.get("is_active") is False
     )
-    if demotes_admin and user.is_active and await users.count_active_admins() <= 1:
+    if demotes_admin and user.is_active and await users.count_active_admins(lock=True) <= 1:
         raise Unprocessable("A company needs at least one active administrator.", code="last_admin")
     before = {"role": user.role, "is_active": user.is_active}
     for key, value in changes.items():

@@ -18,6 +18,9 @@ import structlog
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from wadesk.campaigns import service as campaigns
+from wadesk.collaboration.assignment import assign_new_conversation
+from wadesk.contacts.models import Contact
 from wadesk.contacts.service import upsert_contact
 from wadesk.conversations.models import Conversation, ConversationStatus
 from wadesk.conversations.repository import ConversationRepository
@@ -50,8 +53,13 @@ class PendingEvent:
 
 @dataclass
 class Outcome:
-    """What processing one delivery did: the events to publish after commit, and notes on what was skipped."""
+    """What processing one delivery did: the events to publish after commit, and notes on what was skipped.
 
+    `only_tenant` is set for a delivery received on a company's own webhook URL (signed with that company's
+    app secret): it may only change that company's rows, whatever numbers or accounts it names.
+    """
+
+    only_tenant: uuid.UUID | None = None
     events: list[PendingEvent] = field(default_factory=list)
     media_downloads: list[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -71,9 +79,14 @@ class Outcome:
 Handler = Callable[[AsyncSession, Any, Outcome], Awaitable[None]]
 
 
-async def apply_updates(session: AsyncSession, updates: list[wa.WebhookUpdate]) -> Outcome:
-    """Apply every update of one delivery, in Meta's order, inside the caller's transaction."""
-    outcome = Outcome()
+async def apply_updates(
+    session: AsyncSession, updates: list[wa.WebhookUpdate], *, only_tenant: uuid.UUID | None = None
+) -> Outcome:
+    """Apply every update of one delivery, in Meta's order, inside the caller's transaction.
+
+    With `only_tenant`, numbers, accounts and templates of other companies are ignored (and noted).
+    """
+    outcome = Outcome(only_tenant=only_tenant)
     for update in updates:
         handler = _HANDLERS.get(type(update))
         if handler is None:
@@ -83,20 +96,51 @@ async def apply_updates(session: AsyncSession, updates: list[wa.WebhookUpdate]) 
     return outcome
 
 
-async def _number_by_meta_id(session: AsyncSession, phone_number_id: str) -> PhoneNumber | None:
+async def _number_by_meta_id(
+    session: AsyncSession, phone_number_id: str, outcome: Outcome | None = None
+) -> PhoneNumber | None:
+    # Routing a delivery crosses tenants by design: the number says whose it is.
     stmt = select(PhoneNumber).where(PhoneNumber.phone_number_id == phone_number_id)
-    return (await session.execute(stmt.execution_options(skip_tenant_scope=True))).scalar_one_or_none()
+    number = (await session.execute(stmt.execution_options(skip_tenant_scope=True))).scalar_one_or_none()
+    if number is not None and outcome is not None and not _allowed(outcome, number.tenant_id):
+        outcome.notes.append(f"phone number {phone_number_id} belongs to another company; ignored")
+        return None
+    return number
 
 
-async def _numbers_of_waba(session: AsyncSession, waba_id: str) -> list[PhoneNumber]:
+async def _numbers_of_waba(session: AsyncSession, waba_id: str, outcome: Outcome) -> list[PhoneNumber]:
     stmt = select(PhoneNumber).where(PhoneNumber.waba_id == waba_id).order_by(PhoneNumber.created_at)
-    return list((await session.execute(stmt.execution_options(skip_tenant_scope=True))).scalars())
+    numbers = (await session.execute(stmt.execution_options(skip_tenant_scope=True))).scalars()
+    return [n for n in numbers if _allowed(outcome, n.tenant_id)]
 
 
-async def _lock_contact(session: AsyncSession, number: PhoneNumber, identity: wa.ContactIdentity) -> None:
+def _allowed(outcome: Outcome, tenant_id: uuid.UUID) -> bool:
+    return outcome.only_tenant is None or outcome.only_tenant == tenant_id
+
+
+async def tenants_concerned(session: AsyncSession, updates: list[wa.WebhookUpdate]) -> list[uuid.UUID]:
+    """The companies whose numbers or accounts a delivery names, in order of appearance."""
+    found: list[uuid.UUID] = []
+    for update in updates:
+        phone_number_id = getattr(update, "phone_number_id", None)
+        if phone_number_id:
+            number = await _number_by_meta_id(session, phone_number_id)
+            numbers = [number] if number is not None else []
+        else:
+            numbers = await _numbers_of_waba(session, update.waba_id, Outcome())
+        for n in numbers:
+            if n.tenant_id not in found:
+                found.append(n.tenant_id)
+    return found
+
+
+async def _lock_contact(session: AsyncSession, tenant_id: uuid.UUID, identity: wa.ContactIdentity) -> None:
+    """Serialise the deliveries that touch one customer of one company (their contact row, open conversation
+    and messages), so concurrent workers neither duplicate the contact nor apply that customer's messages in a
+    racy order. Contacts are per company, so the key is the company and the customer's stable id."""
     if session.get_bind().dialect.name != "postgresql":
         return  # SQLite writers are serialised by BEGIN IMMEDIATE already
-    key = f"{number.id}:{identity.bsuid or identity.wa_id}"
+    key = f"{tenant_id}:{identity.wa_id or identity.bsuid}"
     lock_id = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
     await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
 
@@ -118,7 +162,7 @@ def _inbound_content(message: wa.BaseMessage) -> tuple[str, dict[str, Any]]:
 
 
 async def _inbound_message(session: AsyncSession, update: wa.InboundMessage, outcome: Outcome) -> None:
-    number = await _number_by_meta_id(session, update.phone_number_id)
+    number = await _number_by_meta_id(session, update.phone_number_id, outcome)
     if number is None:
         outcome.notes.append(f"message {update.wamid}: no company owns phone number {update.phone_number_id}")
         return
@@ -129,7 +173,7 @@ async def _inbound_message(session: AsyncSession, update: wa.InboundMessage, out
     tenant_id = number.tenant_id
     scope_to_tenant(session, tenant_id)
     outcome.touch(tenant_id)
-    await _lock_contact(session, number, identity)
+    await _lock_contact(session, tenant_id, identity)
     contact, contact_created = await upsert_contact(
         session,
         wa_id=identity.wa_id,
@@ -189,6 +233,8 @@ async def _inbound_message(session: AsyncSession, update: wa.InboundMessage, out
         return
     if contact_created:
         outcome.emit(tenant_id, "contact.created", contact.id)
+    if created_conversation:
+        await assign_new_conversation(session, tenant_id, conversation)
     contact.last_seen_at = max(contact.last_seen_at or sent_at, sent_at)
     if conversation.status in (ConversationStatus.RESOLVED, ConversationStatus.PENDING):
         conversation.status = ConversationStatus.OPEN
@@ -197,6 +243,9 @@ async def _inbound_message(session: AsyncSession, update: wa.InboundMessage, out
         await _apply_reaction(session, number, content, outcome, tenant_id)
     elif kind == "revoke":
         await _apply_revoke(session, number, update.message, outcome, tenant_id)
+    elif kind == "system":
+        await _apply_system(session, contact, update.message, outcome)
+        conversation.unread_count += 1
     else:
         conversation.unread_count += 1
     if sent_at >= conversation.last_message_at or created_conversation:
@@ -208,6 +257,9 @@ async def _inbound_message(session: AsyncSession, update: wa.InboundMessage, out
     outcome.emit(tenant_id, "message.created", message_id)
     outcome.emit(
         tenant_id, "conversation.created" if created_conversation else "conversation.updated", conversation.id
+    )
+    await campaigns.record_reply(
+        session, contact_id=contact.id, phone_number_id=number.id, kind=kind, at=sent_at
     )
     if wa.message_media(update.message) is not None:
         outcome.media_downloads.append((tenant_id, message_id))
@@ -252,8 +304,26 @@ async def _apply_revoke(
         outcome.emit(tenant_id, "message.updated", target.id)
 
 
+async def _apply_system(
+    session: AsyncSession, contact: Contact, message: wa.BaseMessage, outcome: Outcome
+) -> None:
+    """A customer who changed number keeps their contact (and history): it takes the new wa_id, unless another
+    contact of the company already has it."""
+    if not isinstance(message, wa.SystemMessage) or message.system.type != "user_changed_number":
+        return
+    new_wa_id = message.system.wa_id
+    if not new_wa_id or new_wa_id == contact.wa_id:
+        return
+    taken = await session.execute(select(Contact.id).where(Contact.wa_id == new_wa_id))
+    if taken.first() is not None:
+        outcome.notes.append(f"contact {contact.id} changed number to {new_wa_id}, which another contact has")
+        return
+    contact.wa_id = new_wa_id
+    outcome.emit(contact.tenant_id, "contact.updated", contact.id)
+
+
 async def _status_update(session: AsyncSession, update: wa.StatusUpdate, outcome: Outcome) -> None:
-    number = await _number_by_meta_id(session, update.phone_number_id)
+    number = await _number_by_meta_id(session, update.phone_number_id, outcome)
     if number is None:
         outcome.notes.append(f"status {update.wamid}: no company owns phone number {update.phone_number_id}")
         return
@@ -265,11 +335,15 @@ async def _status_update(session: AsyncSession, update: wa.StatusUpdate, outcome
     if message is None:
         outcome.notes.append(f"status {status.status} for unknown message {update.wamid}")
         return
+    if message.direction != Direction.OUTBOUND:
+        outcome.notes.append(f"status {status.status} names inbound message {update.wamid}; ignored")
+        return
     if incoming is None:
         outcome.notes.append(f"status {status.status!r} of {update.wamid} is not one wadesk tracks")
         return
     if message.wamid is None:
         message.wamid = update.wamid
+    await _learn_recipient(session, message, update, outcome)
     at = update.occurred_at
     changed = False
     if incoming == MessageStatus.SENT and message.sent_at is None:
@@ -294,6 +368,33 @@ async def _status_update(session: AsyncSession, update: wa.StatusUpdate, outcome
                 await _flag_credentials(session, number, outcome)
     if changed:
         outcome.emit(number.tenant_id, "message.updated", message.id)
+        await campaigns.message_status_changed(session, message)
+
+
+async def _learn_recipient(
+    session: AsyncSession, message: Message, update: wa.StatusUpdate, outcome: Outcome
+) -> None:
+    """Statuses carry what Meta knows of the recipient (business-scoped id, username, profile name): fill in
+    the contact with it, so a customer who later writes by BSUID only is the same contact."""
+    recipient = update.recipient
+    profile = update.contact.profile if update.contact is not None else None
+    name = profile.name if profile is not None else None
+    if not (recipient.bsuid or recipient.username or name):
+        return
+    contact = await session.get(Contact, message.contact_id)
+    if contact is None or (recipient.wa_id and contact.wa_id and recipient.wa_id != contact.wa_id):
+        return
+    changed = False
+    if recipient.bsuid and not contact.bsuid:
+        taken = await session.execute(select(Contact.id).where(Contact.bsuid == recipient.bsuid))
+        if taken.first() is None:
+            contact.bsuid, changed = recipient.bsuid, True
+    if recipient.username and contact.username != recipient.username:
+        contact.username, changed = recipient.username, True
+    if name and contact.profile_name != name:
+        contact.profile_name, changed = name, True
+    if changed:
+        outcome.emit(contact.tenant_id, "contact.updated", contact.id)
 
 
 async def _find_status_target(
@@ -312,6 +413,9 @@ async def _find_status_target(
         ):
             message = None
     if message is not None:
+        # Lock the row against a concurrent delivery's statuses. Flush first: the refresh reloads the row,
+        # and an earlier status of this same delivery may still be pending in the session.
+        await session.flush()
         await session.refresh(message, with_for_update=True)
     return message
 
@@ -327,7 +431,7 @@ async def _error_notice(session: AsyncSession, update: wa.ErrorNotice, outcome: 
     outcome.notes.append(
         f"Meta reported error {error.code} for number {update.phone_number_id}: {error.title}"
     )
-    number = await _number_by_meta_id(session, update.phone_number_id)
+    number = await _number_by_meta_id(session, update.phone_number_id, outcome)
     if number is not None:
         outcome.touch(number.tenant_id)
 
@@ -335,12 +439,13 @@ async def _error_notice(session: AsyncSession, update: wa.ErrorNotice, outcome: 
 async def _user_preferences(
     session: AsyncSession, update: wa.UserPreferencesUpdate, outcome: Outcome
 ) -> None:
-    number = await _number_by_meta_id(session, update.phone_number_id)
+    number = await _number_by_meta_id(session, update.phone_number_id, outcome)
     if number is None or update.identity.is_empty:
         outcome.notes.append("user preference for an unknown number or user")
         return
     scope_to_tenant(session, number.tenant_id)
     outcome.touch(number.tenant_id)
+    await _lock_contact(session, number.tenant_id, update.identity)
     contact, created = await upsert_contact(session, wa_id=update.identity.wa_id, bsuid=update.identity.bsuid)
     value = (update.preference.value or "").lower()
     category = update.preference.category or "marketing_messages"
@@ -352,9 +457,12 @@ async def _user_preferences(
     outcome.emit(number.tenant_id, "contact.created" if created else "contact.updated", contact.id)
 
 
-async def _templates_by_meta_id(session: AsyncSession, waba_id: str, template_id: str) -> list[Template]:
+async def _templates_by_meta_id(
+    session: AsyncSession, waba_id: str, template_id: str, outcome: Outcome
+) -> list[Template]:
     stmt = select(Template).where(Template.waba_id == waba_id, Template.meta_template_id == template_id)
-    return list((await session.execute(stmt.execution_options(skip_tenant_scope=True))).scalars())
+    templates = (await session.execute(stmt.execution_options(skip_tenant_scope=True))).scalars()
+    return [t for t in templates if _allowed(outcome, t.tenant_id)]
 
 
 async def _template_change(
@@ -362,9 +470,12 @@ async def _template_change(
     update: wa.TemplateStatusUpdate | wa.TemplateCategoryUpdate | wa.TemplateQualityUpdate,
     outcome: Outcome,
 ) -> None:
-    templates = await _templates_by_meta_id(session, update.waba_id, update.template_id)
+    templates = await _templates_by_meta_id(session, update.waba_id, update.template_id, outcome)
     if not templates:
         outcome.notes.append(f"template {update.template_id} is not synced yet")
+        # Still the company's event (its account's): its admins see it, and can replay it after a sync.
+        for number in await _numbers_of_waba(session, update.waba_id, outcome):
+            outcome.touch(number.tenant_id)
         return
     for template in templates:
         outcome.touch(template.tenant_id)
@@ -373,6 +484,7 @@ async def _template_change(
             template.status = value.event.upper()
             reason = value.reason or (value.rejection_info.reason if value.rejection_info else None)
             template.rejected_reason = reason if reason and reason.upper() != "NONE" else None
+            await campaigns.template_changed(session, template)
         elif isinstance(value, wa.TemplateCategoryValue):
             if value.new_category:
                 template.category = value.new_category.upper()
@@ -389,7 +501,7 @@ async def _phone_number_quality(
     session: AsyncSession, update: wa.PhoneNumberQualityUpdate, outcome: Outcome
 ) -> None:
     numbers = [
-        n for n in await _numbers_of_waba(session, update.waba_id)
+        n for n in await _numbers_of_waba(session, update.waba_id, outcome)
         if _digits(n.display_phone_number) == _digits(update.value.display_phone_number)
     ]  # fmt: skip
     if not numbers:
@@ -397,6 +509,7 @@ async def _phone_number_quality(
         return
     for number in numbers:
         outcome.touch(number.tenant_id)
+        previous_quality, previous_tier = number.quality_rating, number.messaging_limit_tier
         event = (update.value.event or "").upper()
         if update.value.current_limit:
             number.messaging_limit_tier = update.value.current_limit
@@ -407,17 +520,33 @@ async def _phone_number_quality(
         if event == "THROUGHPUT_UPGRADE":
             number.messages_per_second = max(number.messages_per_second, 1000)
         outcome.emit(number.tenant_id, "phone_number.updated", number.id)
+        await campaigns.phone_number_changed(
+            session, number, previous_quality=previous_quality, previous_tier=previous_tier
+        )
+
+
+def _account_disables_numbers(value: wa.AccountUpdateValue) -> bool:
+    """Whether an account update means the account's numbers can no longer send. `DISABLED_UPDATE` also
+    announces reinstatements and scheduled bans (`ban_info.waba_ban_state` REINSTATE / SCHEDULE_FOR_DISABLE),
+    which disable nothing yet."""
+    event = value.event.upper()
+    if event in {"ACCOUNT_DELETED", "ACCOUNT_OFFBOARDED"}:
+        return True
+    if event == "DISABLED_UPDATE":
+        state = (value.ban_info.waba_ban_state or "DISABLE") if value.ban_info else "DISABLE"
+        return state.upper() == "DISABLE"
+    return False
 
 
 async def _account_update(session: AsyncSession, update: wa.AccountUpdate, outcome: Outcome) -> None:
-    numbers = await _numbers_of_waba(session, update.waba_id)
+    numbers = await _numbers_of_waba(session, update.waba_id, outcome)
     event = update.value.event.upper()
-    outcome.notes.append(f"account {update.waba_id}: {event}")
+    state = update.value.ban_info.waba_ban_state if update.value.ban_info else None
+    outcome.notes.append(f"account {update.waba_id}: {event}" + (f" ({state})" if state else ""))
+    disables = _account_disables_numbers(update.value)
     for number in numbers:
         outcome.touch(number.tenant_id)
-        if event in {"DISABLED_UPDATE", "ACCOUNT_DELETED"} or (
-            update.value.ban_info and event == "DISABLED_UPDATE"
-        ):
+        if disables and number.status != PhoneNumberStatus.DISABLED:
             number.status = PhoneNumberStatus.DISABLED
             outcome.emit(number.tenant_id, "phone_number.updated", number.id)
 
@@ -425,7 +554,7 @@ async def _account_update(session: AsyncSession, update: wa.AccountUpdate, outco
 async def _noted(session: AsyncSession, update: Any, outcome: Outcome) -> None:
     label = getattr(update, "field", None) or type(update).__name__
     outcome.notes.append(f"recorded {label} for {getattr(update, 'waba_id', '?')}")
-    for number in await _numbers_of_waba(session, getattr(update, "waba_id", "")):
+    for number in await _numbers_of_waba(session, getattr(update, "waba_id", ""), outcome):
         outcome.touch(number.tenant_id)
 
 

@@ -5,9 +5,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
+from starlette.requests import ClientDisconnect
 
 from wadesk.auth.dependencies import AdminCtxDep, RuntimeDep, SessionDep
-from wadesk.errors import Forbidden, PayloadTooLarge
+from wadesk.errors import BadRequest, Forbidden, PayloadTooLarge
 from wadesk.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Cursor
 from wadesk.kit.schemas import Page, error_responses
 from wadesk.webhooks import service
@@ -32,10 +33,14 @@ async def _raw_body(request: Request) -> bytes:
     if declared and declared.isdigit() and int(declared) > META_MAX_BODY:
         raise PayloadTooLarge("Webhook bodies are limited to 3 MB.")
     body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > META_MAX_BODY:
-            raise PayloadTooLarge("Webhook bodies are limited to 3 MB.")
+    try:
+        async for chunk in request.stream():
+            body.extend(chunk)
+            if len(body) > META_MAX_BODY:
+                raise PayloadTooLarge("Webhook bodies are limited to 3 MB.")
+    except ClientDisconnect:
+        # The sender gave up before the body arrived (it will retry): nothing was stored, nothing to answer.
+        raise BadRequest("The request body did not arrive.", code="body_incomplete") from None
     return bytes(body)
 
 
@@ -129,6 +134,7 @@ def _event_out(event: WebhookEvent) -> WebhookEventOut:
         id=event.id,
         status=WebhookEventStatus(event.status),
         error=event.error,
+        notes=event.notes,
         attempts=event.attempts,
         received_at=event.received_at,
         processed_at=event.processed_at,

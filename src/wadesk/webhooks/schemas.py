@@ -11,6 +11,8 @@ class WebhookEventOut(WireModel):
     id: uuid.UUID
     status: WebhookEventStatus
     error: str | None
+    # What was recorded but not applied (a status of a message sent elsewhere, a template not synced yet).
+    notes: str | None
     attempts: int
     received_at: datetime
     processed_at: datetime | None

@@ -478,6 +478,25 @@ async def test_simulate_inbound_asks_the_running_simulator(receiver, make_config
     await get_simulator(simulator_app).aclose()
 
 
+async def test_simulate_inbound_voice_note_keeps_metas_audio_type(receiver, make_config):
+    simulator_app = create_simulator_app(make_config())
+    receiver.app.mount("/simulator", simulator_app)
+
+    await simulate_inbound(
+        "http://app.test/api/webhook",
+        APP_SECRET,
+        phone_number_id=PHONE_NUMBER_ID,
+        sender=CUSTOMER,
+        type="audio",
+        transport=httpx.ASGITransport(app=receiver.app),
+    )
+
+    audio = receiver.received[0].value["messages"][0]["audio"]
+    assert audio["mime_type"] == "audio/ogg; codecs=opus"
+    assert audio["voice"] is True
+    await get_simulator(simulator_app).aclose()
+
+
 async def test_simulate_inbound_without_ids_or_simulator_fails_clearly(receiver):
     with pytest.raises(ValueError, match="unknown phone number"):
         await simulate_inbound(

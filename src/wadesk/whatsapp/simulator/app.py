@@ -17,7 +17,7 @@ from .config import SimulatorConfig
 from .engine import Simulator
 from .graph_errors import GraphError
 from .inbound import InboundMessage
-from .media import DOWNLOAD_PATH, base_mime
+from .media import DOWNLOAD_PATH
 
 _VERSION = re.compile(r"^v\d+\.\d+$")
 
@@ -142,7 +142,7 @@ def create_simulator_app(config: SimulatorConfig, simulator: Simulator | None = 
     ) -> JSONResponse:
         content_type = request.headers.get("content-type", "application/octet-stream")
         try:
-            media = sim.store_media(phone_number_id, await request.body(), base_mime(content_type), filename)
+            media = sim.store_media(phone_number_id, await request.body(), content_type.strip(), filename)
         except GraphError as error:
             return JSONResponse(error.body(), status_code=404)
         expires = int(sim.config.clock() + sim.config.media_url_ttl_seconds)

@@ -52,9 +52,13 @@ class SimulatedTemplate:
         self.category = self.category.upper()
         self.status = self.status.upper()
         self.parameter_format = self.parameter_format.upper()
-        for component in self.components:
-            if isinstance(component.get("type"), str):
-                component["type"] = component["type"].upper()
+        # Copies, so normalising the component types never touches the caller's dicts.
+        self.components = [
+            {**component, "type": component["type"].upper()}
+            if isinstance(component.get("type"), str)
+            else dict(component)
+            for component in self.components
+        ]
 
     def to_graph(self) -> dict[str, Any]:
         return {

@@ -1,0 +1,33 @@
+"""`python -m bench [name ...]`: run the benchmarks (all of them by default), each printing its figures.
+
+A benchmark is a module of this package with `main(argv: list[str]) -> int`; the ones listed here run in this
+order, and a name whose module is not there yet is reported and skipped.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+BENCHMARKS = ["webhook_ingest", "drain", "list_queries", "campaign_pacing"]
+
+
+def main(argv: list[str]) -> int:
+    names = argv or BENCHMARKS
+    status = 0
+    for name in names:
+        try:
+            module = importlib.import_module(f"bench.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"bench.{name}":
+                raise
+            print(f"== {name}: not available", flush=True)
+            continue
+        print(f"== {name}", flush=True)
+        code = int(module.main([]))
+        status = status or code
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

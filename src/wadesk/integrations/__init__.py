@@ -1,0 +1,1 @@
+"""Outbound webhooks: tenants subscribe URLs to events; deliveries are signed, retried and logged."""

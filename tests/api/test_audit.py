@@ -1,0 +1,60 @@
+"""The audit log: administrators read who did what and when, filtered and paged; nobody can change it."""
+
+from __future__ import annotations
+
+import httpx
+
+from conftest import Account, assert_error, login, register
+
+
+async def test_sign_ins_and_role_changes_are_recorded(
+    client: httpx.AsyncClient, demo: dict[str, Account]
+) -> None:
+    admin, agent = demo["admin"], demo["agent"]
+    response = await admin.patch(f"/api/users/{agent.user['id']}", json={"role": "admin"})
+    assert response.status_code == 200, response.text
+    entries = (await admin.get("/api/audit")).json()["items"]
+    assert entries[0]["action"] == "user.updated"
+    assert entries[0]["actor"]["id"] == admin.user["id"]
+    assert entries[0]["targetId"] == agent.user["id"]
+    assert entries[0]["details"]["after"]["role"] == "admin"
+    logins = (await admin.get("/api/audit", params={"action": "auth.login"})).json()["items"]
+    assert {e["actor"]["email"] for e in logins} == {"admin@demo.com", "agent@demo.com"}
+    assert all(e["ip"] for e in logins)
+    mine = (await admin.get("/api/audit", params={"actorId": agent.user["id"]})).json()["items"]
+    assert {e["action"] for e in mine} == {"auth.login"}
+    by_prefix = (await admin.get("/api/audit", params={"action": "auth."})).json()["items"]
+    assert len(by_prefix) == len(logins)
+
+
+async def test_the_log_pages_newest_first(client: httpx.AsyncClient, demo: dict[str, Account]) -> None:
+    for _ in range(3):
+        await login(client, "agent@demo.com", "agent123")
+    admin = demo["admin"]
+    first = (await admin.get("/api/audit", params={"limit": 2})).json()
+    second = (await admin.get("/api/audit", params={"limit": 2, "cursor": first["nextCursor"]})).json()
+    stamps = [e["createdAt"] for e in first["items"] + second["items"]]
+    assert stamps == sorted(stamps, reverse=True)
+    assert not {e["id"] for e in first["items"]} & {e["id"] for e in second["items"]}
+    everything = (
+        await admin.get("/api/audit", params={"since": "2000-01-01T00:00:00Z", "limit": 100})
+    ).json()
+    assert len(everything["items"]) >= 5
+    assert (await admin.get("/api/audit", params={"until": "2000-01-01T00:00:00Z"})).json()["items"] == []
+
+
+async def test_the_log_is_for_admins_of_the_company_and_cannot_be_changed(
+    client: httpx.AsyncClient, demo: dict[str, Account]
+) -> None:
+    assert_error(await demo["agent"].get("/api/audit"), 403, "admin_required")
+    other = await register(client, "Audit Other Co")
+    entries = (await other.get("/api/audit")).json()["items"]
+    assert {e["action"] for e in entries} == {"tenant.registered"}
+    entry = (await demo["admin"].get("/api/audit")).json()["items"][0]
+    for method in ("PUT", "PATCH", "DELETE"):
+        response = await demo["admin"].request(method, f"/api/audit/{entry['id']}", json={})
+        assert response.status_code in (404, 405)
+        response = await demo["admin"].request(method, "/api/audit", json={})
+        assert response.status_code in (404, 405)
+    still = (await demo["admin"].get("/api/audit", params={"limit": 100})).json()["items"]
+    assert entry["id"] in {e["id"] for e in still}
