@@ -16,7 +16,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import update
 
-from conftest import REDIS_URL, Account, Backend, assert_error, register, unavailable
+from conftest import REDIS_URL, Account, Backend, assert_error, make_settings, register, unavailable
 from wadesk.app import create_app
 from wadesk.db.session import unit_of_work
 from wadesk.ops.rate_limits import is_exempt
@@ -28,7 +28,6 @@ Limited = Callable[..., AbstractAsyncContextManager[tuple[FastAPI, httpx.AsyncCl
 @pytest.fixture
 def limited_app(backend: Backend, settings: Any, tmp_path: Path) -> Limited:
     """An app with the given rate-limit settings (the `settings` fixture has emptied the database)."""
-    from conftest import make_settings
 
     @asynccontextmanager
     async def start(
