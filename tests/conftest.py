@@ -120,7 +120,7 @@ async def settings(backend: Backend, tmp_path: Path) -> AsyncIterator[Settings]:
 @pytest_asyncio.fixture(loop_scope="session")
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
-    async with LifespanManager(application):
+    async with LifespanManager(application, startup_timeout=120, shutdown_timeout=120):
         yield application
 
 

@@ -111,7 +111,7 @@ async def simulated_app(settings: Settings, **overrides: Any) -> AsyncIterator[F
         simulated_settings(settings, **overrides),
         self_transport=lambda target: httpx.ASGITransport(app=target, client=("127.0.0.1", 50001)),
     )
-    async with LifespanManager(application):
+    async with LifespanManager(application, startup_timeout=120, shutdown_timeout=120):
         yield application
 
 

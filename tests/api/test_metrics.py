@@ -35,7 +35,7 @@ async def metrics_client(
     backend: Backend, settings: Settings, tmp_path: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
     application: FastAPI = create_app(make_settings(backend, tmp_path, metrics_token=METRICS_TOKEN))
-    async with LifespanManager(application):
+    async with LifespanManager(application, startup_timeout=120, shutdown_timeout=120):
         transport = httpx.ASGITransport(app=application, client=("127.0.0.1", 50002))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield http

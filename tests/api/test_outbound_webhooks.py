@@ -382,7 +382,7 @@ async def production_client(
     backend = Backend("current", settings.resolved_database_url)
     production = make_settings(backend, tmp_path / "prod", env="production")
     application = create_app(production)
-    async with LifespanManager(application):
+    async with LifespanManager(application, startup_timeout=120, shutdown_timeout=120):
         transport = httpx.ASGITransport(app=application, client=("127.0.0.1", 50003))
         async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as http:
             yield application, http

@@ -51,7 +51,7 @@ async def production_client(
     application = create_app(
         _settings(backend, tmp_path, env="production", public_url="https://desk.example")
     )
-    async with LifespanManager(application):
+    async with LifespanManager(application, startup_timeout=120, shutdown_timeout=120):
         transport = httpx.ASGITransport(app=application, client=("127.0.0.1", 50004))
         async with httpx.AsyncClient(transport=transport, base_url="https://desk.example") as http:
             yield http
@@ -133,7 +133,7 @@ async def test_no_secret_reaches_a_response_body_or_a_log_line(
     issued_refresh_tokens: list[str] = []
     access_tokens: list[str] = []
 
-    async with LifespanManager(application):
+    async with LifespanManager(application, startup_timeout=120, shutdown_timeout=120):
         transport = httpx.ASGITransport(app=application, client=("127.0.0.1", 50005))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
 

@@ -35,7 +35,7 @@ def limited_app(backend: Backend, settings: Any, tmp_path: Path) -> Limited:
     ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
         values = {"rate_limit_global": "1000/second", "rate_limit_anonymous": "1000/minute", **overrides}
         application = create_app(make_settings(backend, tmp_path, **values))
-        async with LifespanManager(application):
+        async with LifespanManager(application, startup_timeout=120, shutdown_timeout=120):
             transport = httpx.ASGITransport(app=application, client=(client_address, 40000))
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
                 yield application, http

@@ -80,7 +80,7 @@ async def probe_app(app_role_url: str, backend: Backend, tmp_path: Path) -> Asyn
             rate_limit_enabled=False,
         )
     )
-    async with LifespanManager(application):
+    async with LifespanManager(application, startup_timeout=120, shutdown_timeout=120):
         yield application
 
 

@@ -51,7 +51,7 @@ async def fuzzed_app(backend: Backend, settings: Settings, tmp_path: Path) -> As
         ),
         self_transport=lambda target: httpx.ASGITransport(app=target, client=("127.0.0.1", 50006)),
     )
-    async with LifespanManager(application):
+    async with LifespanManager(application, startup_timeout=120, shutdown_timeout=120):
         yield application
 
 
