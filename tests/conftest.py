@@ -35,6 +35,12 @@ TEST_APP_SECRET = "test-meta-app-secret-0123456789"
 TEST_VERIFY_TOKEN = "test-verify-token-0123456789"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last: Playwright's sync API keeps its own event loop for the rest of the session,
+    and async tests collected after it would be called without being awaited."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+
+
 def unavailable(what: str, reason: str) -> None:
     """Skip outside CI with a visible reason; in CI a missing service is a failure, never a silent skip."""
     message = f"{what} unreachable ({reason})"
