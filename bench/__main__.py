@@ -1,7 +1,7 @@
 """`python -m bench [name ...]`: run the benchmarks (all of them by default), each printing its figures.
 
 A benchmark is a module of this package with `main(argv: list[str]) -> int`; the ones listed here run in this
-order, and a name whose module is not there yet is reported and skipped.
+order, and a name whose module is not there yet is reported and skipped. Options (`--keep`, ...) go to each.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ BENCHMARKS = ["webhook_ingest", "drain", "list_queries", "campaign_pacing"]
 
 
 def main(argv: list[str]) -> int:
-    names = argv or BENCHMARKS
+    # Names select benchmarks; options (--keep, --reuse, ...) are passed to each of them.
+    names = [arg for arg in argv if not arg.startswith("-")] or BENCHMARKS
+    options = [arg for arg in argv if arg.startswith("-")]
     status = 0
     for name in names:
         try:
@@ -24,7 +26,7 @@ def main(argv: list[str]) -> int:
             print(f"== {name}: not available", flush=True)
             continue
         print(f"== {name}", flush=True)
-        code = int(module.main([]))
+        code = int(module.main(options))
         status = status or code
     return status
 

@@ -6,6 +6,7 @@ processes on free ports with fixed secrets. Everything is loopback only.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import re
@@ -16,18 +17,29 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, TypeVar
 
 import asyncpg
 import httpx
 
+ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_URL = os.environ.get("WADESK_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 APP_SECRET = "cluster-meta-app-secret-0123456789"
 VERIFY_TOKEN = "cluster-verify-token-0123456789"
 JWT_SECRET = "cluster-jwt-secret-" + "x" * 40
 ENCRYPTION_KEY = base64.b64encode(b"cluster-encryption-key-32-bytes!").decode()
+T = TypeVar("T")
+
+
+def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to completion on its own event loop in a thread: callable from synchronous code even
+    where an event loop is already running in this thread (a test session's, a browser driver's)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 def free_port() -> int:
@@ -103,9 +115,11 @@ class Cluster:
         self._admin_sql(f'CREATE DATABASE "{self.database}"')
         self.start_redis()
         # In this process: it has imported everything already, a `wadesk migrate` would import it all again.
+        # (In a thread: the migration runs an event loop of its own.)
         from wadesk.db.migrate import upgrade_to_head
 
-        upgrade_to_head(self.database_url)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(upgrade_to_head, self.database_url).result()
         return self
 
     def close(self) -> None:
@@ -121,8 +135,6 @@ class Cluster:
             print(f"could not drop {self.database}: {exc}", file=sys.stderr)
 
     def _admin_sql(self, statement: str) -> None:
-        import asyncio
-
         async def run() -> None:
             connection = await asyncpg.connect(libpq_url(with_database(self.postgres_url, "postgres")))
             try:
@@ -130,7 +142,7 @@ class Cluster:
             finally:
                 await connection.close()
 
-        asyncio.run(run())
+        run_async(run)
 
     async def connect(self) -> asyncpg.Connection:
         """A plain connection to the cluster's database (for counting rows)."""
@@ -198,6 +210,7 @@ class Cluster:
             WADESK_SWEEP_WEBHOOK_STALE_SECONDS=str(self.sweep_stale),
             WADESK_DATA_DIR=str(self.workdir / "data"),
             PYTHONUNBUFFERED="1",
+            PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
         )
         env.update(self.extra_env)
         env.update(overrides)
@@ -240,13 +253,14 @@ class Cluster:
         return self._spawn(name, "worker", ["worker", "--concurrency", str(concurrency)], extra, None)
 
     def wait_ready(self, process: Process, timeout: float = 120) -> Process:
-        """Until an API answers its liveness probe, or a worker has logged that it started."""
+        """Until an API (or the simulator) answers, or a worker has logged that it started."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self._check_alive(process)
-            if process.kind == "api":
+            if process.kind in ("api", "simulator"):
+                probe = "/api/health/live" if process.kind == "api" else "/_sim/stats"
                 try:
-                    if httpx.get(f"{process.url}/api/health/live", timeout=5).status_code == 200:
+                    if httpx.get(f"{process.url}{probe}", timeout=5).status_code == 200:
                         return process
                 except httpx.HTTPError:
                     pass
@@ -255,14 +269,35 @@ class Cluster:
             time.sleep(0.1)
         raise ClusterError(f"{process.name} did not become ready:\n{process.log_tail()}")
 
-    def _spawn(self, name: str, kind: str, args: list[str], env: dict[str, str], port: int | None) -> Process:
+    def spawn_simulator(
+        self, name: str, *, webhook_url: str, numbers: dict[str, int], statuses: str = "all"
+    ) -> Process:
+        """The Cloud API simulator as its own process (Meta, for the workers), serving `numbers` (id → messages
+        per second) and posting its status webhooks to `webhook_url`."""
+        port = free_port()
+        args = ["--port", str(port), "--webhook-url", webhook_url, "--statuses", statuses]
+        for phone_number_id, rate in numbers.items():
+            args += ["--number", f"{phone_number_id}:{rate}"]
+        env = {"BENCH_APP_SECRET": APP_SECRET}
+        return self._spawn(name, "simulator", args, env, port, module="bench.simulator_server")
+
+    def _spawn(
+        self,
+        name: str,
+        kind: str,
+        args: list[str],
+        env: dict[str, str],
+        port: int | None,
+        module: str = "wadesk.cli",
+    ) -> Process:
         log = self._log(name)
         popen = subprocess.Popen(
-            [sys.executable, "-m", "wadesk.cli", *args],
+            [sys.executable, "-m", module, *args],
             env=self.env(**env),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            cwd=ROOT,
         )
         process = Process(name, kind, popen, Path(log.name), port)
         self.processes.append(process)

@@ -130,7 +130,7 @@ def main(argv: list[str]) -> int:
             cluster.close()
     steady_rate = args.events * 0.8 / steady if steady else float("nan")
     print(
-        f"drain: {args.events} inbound messages from {args.customers} customers, {args.workers} workers × "
+        f"drain: {args.events} inbound messages from {args.customers} customers, {args.workers} workers of "
         f"{args.concurrency} concurrent jobs"
     )
     print(f"  steady drain (10%→90%): {steady_rate:8.0f} events/s")

@@ -42,7 +42,7 @@ class Result:
         ok = self.statuses.get(200, 0)
         return (
             f"{self.rate:8.0f} req/s  p50 {self.percentile(50) * 1000:7.1f} ms  "
-            f"p99 {self.percentile(99) * 1000:7.1f} ms  ({self.completed} requests, {ok} × 200, "
+            f"p99 {self.percentile(99) * 1000:7.1f} ms  ({self.completed} requests, {ok} answered 200, "
             f"{self.errors} errors)"
         )
 

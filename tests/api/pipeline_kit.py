@@ -22,6 +22,7 @@ from taskiq import InMemoryBroker
 
 from conftest import PAYLOADS, TEST_APP_SECRET, Account
 from wadesk.app import create_app
+from wadesk.campaigns.progress import ProgressPublisher
 from wadesk.config import Settings
 from wadesk.contacts.models import Contact
 from wadesk.conversations.models import Conversation, ConversationStatus
@@ -143,8 +144,17 @@ async def settle(app: FastAPI, timeout: float = 20.0) -> None:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(max(deadline - time.monotonic(), 0.01)):
                 await broker.wait_all()
+        progress = runtime.extras.get("campaign_progress")
+        if isinstance(progress, ProgressPublisher):
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(deadline - time.monotonic(), 0.01)):
+                    await progress.wait_idle()
         received = await count(app, WebhookEvent, WebhookEvent.status == WebhookEventStatus.RECEIVED)
-        busy = bool(broker._running_tasks) or bool(simulator is not None and simulator._tasks)
+        busy = (
+            bool(broker._running_tasks)
+            or bool(simulator is not None and simulator._tasks)
+            or (isinstance(progress, ProgressPublisher) and not progress.idle)
+        )
         quiet_rounds = quiet_rounds + 1 if received == 0 and not busy else 0
         # Two quiet looks in a row: a job finishing can start another (a media download, a status webhook).
         if quiet_rounds >= 2:

@@ -8,7 +8,6 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import pytest_asyncio
 from pipeline_kit import capture_events, db, settle
 from sqlalchemy import select
@@ -123,10 +122,6 @@ async def test_a_mapping_that_misses_a_placeholder_is_refused_with_the_problems(
     assert "body placeholder {{2}} has no source" in error["details"]["problems"]
 
 
-@pytest.mark.xfail(
-    reason="flaky on PostgreSQL: the campaign pump races the transition checks; see issue 7 note",
-    strict=False,
-)
 async def test_lifecycle_transitions_are_checked_and_audited(world: World) -> None:
     await world.set_number(per_second=5)
     await world.add_contacts(30, tags=["slow"])
@@ -204,9 +199,6 @@ async def test_a_schedule_given_in_a_time_zone_starts_the_campaign_when_due(worl
     assert stats["funnel"]["sent"] == 3
 
 
-@pytest.mark.xfail(
-    reason="campaign progress events are not yet published reliably; see issue 7 note", strict=False
-)
 async def test_progress_is_published_live_to_admins(world: World) -> None:
     await world.add_contacts(5, tags=["live"])
     campaign = await world.create(audience={"source": "contacts", "tags": ["live"]})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -49,7 +49,6 @@ def meta_webhook(field: str, value: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@pytest.mark.xfail(reason="flaky on PostgreSQL under load; see issue 7 note", strict=False)
 async def test_with_tier_250_a_1000_recipient_campaign_reaches_250_new_customers_and_waits_saying_why(
     world: World,
 ) -> None:
@@ -93,7 +92,10 @@ async def test_with_tier_250_a_1000_recipient_campaign_reaches_250_new_customers
     await world.act(campaign["id"], "cancel")
 
 
-@pytest.mark.xfail(reason="fails on PostgreSQL in the full run; see issue 7 note", strict=False)
+@pytest.mark.xfail(
+    reason="failed once on PostgreSQL in a full run, never alone or under load since; kept until the cause is found",
+    strict=False,
+)
 async def test_pause_and_resume_continue_where_they_stopped_without_sending_anyone_twice(
     world: World,
 ) -> None:
@@ -118,9 +120,6 @@ async def test_pause_and_resume_continue_where_they_stopped_without_sending_anyo
     assert stats["funnel"]["sent"] == 120
 
 
-@pytest.mark.xfail(
-    reason="restart-safety of the campaign pump not yet proven; see issue 7 note", strict=False
-)
 async def test_a_worker_killed_mid_campaign_loses_and_duplicates_nobody(world: World) -> None:
     await world.set_number(per_second=40)
     audience = await world.add_contacts(100, tags=["crash"])
@@ -269,6 +268,11 @@ async def test_a_customer_writing_back_within_the_window_marks_the_recipient_rep
     await world.wait_for(cid, completed)
     await settle(world.app)
     simulator = simulator_of(world.app)
+    # The customer answers within the very second of the send: Meta's timestamp (whole seconds) is then
+    # earlier than the recorded send time, and must still count.
+    [first] = [r for r in await world.recipients(cid) if r["contact"]["waId"] == audience[0]]
+    sent_second = datetime.fromisoformat(first["sentAt"]).timestamp() // 1
+    simulator.config.clock = lambda: sent_second
     _, status = await simulator.inject_inbound(
         InboundMessage.model_validate(
             {"phoneNumberId": world.meta_number_id, "from": audience[0], "text": "Yes!"}

@@ -122,9 +122,6 @@ async def test_a_reconnecting_client_gets_what_it_missed_with_last_event_id(
         assert await fresh.silence(0.5) == []
 
 
-@pytest.mark.xfail(
-    reason="heartbeat timing fails on PostgreSQL in the full run; see issue 4 note", strict=False
-)
 async def test_heartbeats_keep_an_idle_stream_open(
     app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -133,7 +130,11 @@ async def test_heartbeats_keep_an_idle_stream_open(
     admin = await register(client, "Stream Heartbeat Ltd")
     async with stream_of(app, admin) as stream:
         await stream.next_event()
-        assert await stream.silence(0.7) == []
+        # Two heartbeats on an idle stream, and nothing else; bounded, however slow the machine.
+        for _ in range(50):
+            assert await stream.silence(0.2) == []
+            if stream.raw.count(": ping") >= 2:
+                break
     assert stream.raw.count(": ping") >= 2
 
 

@@ -210,9 +210,12 @@ class AnalyticsRepository:
     async def unanswered(self, window: Window, scope: Scope) -> tuple[int, datetime | None]:
         """Open or pending conversations whose latest customer message (in the range) has no human reply
         after it: how many, and since when the longest has waited."""
+        waiting_on_us = select(Conversation.id).where(
+            Conversation.status.in_(ACTIVE), *self._conversation_scope(scope)
+        )
         last_question = (
             select(Message.conversation_id, func.max(Message.created_at).label("asked_at"))
-            .where(is_question())
+            .where(Message.conversation_id.in_(waiting_on_us), is_question())
             .group_by(Message.conversation_id)
             .subquery()
         )
@@ -229,12 +232,7 @@ class AnalyticsRepository:
             select(func.count(), func.min(last_question.c.asked_at))
             .select_from(Conversation)
             .join(last_question, last_question.c.conversation_id == Conversation.id)
-            .where(
-                Conversation.status.in_(ACTIVE),
-                in_range(last_question.c.asked_at, window.start, window.end),
-                ~answered_after,
-                *self._conversation_scope(scope),
-            )
+            .where(in_range(last_question.c.asked_at, window.start, window.end), ~answered_after)
         )
         count, oldest = (await self.session.execute(stmt)).one()
         if isinstance(oldest, str):  # SQLite: MIN() over a subquery column comes back as text

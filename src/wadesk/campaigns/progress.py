@@ -42,6 +42,15 @@ class ProgressPublisher:
         task = asyncio.get_running_loop().create_task(self._publish(tenant_id, campaign_id, delay))
         self._pending[campaign_id] = task
 
+    @property
+    def idle(self) -> bool:
+        return not self._pending
+
+    async def wait_idle(self) -> None:
+        """Return once every scheduled event has gone out (the trailing one may be a second away)."""
+        while self._pending:
+            await asyncio.gather(*self._pending.values(), return_exceptions=True)
+
     async def _publish(self, tenant_id: uuid.UUID, campaign_id: uuid.UUID, delay: float) -> None:
         me = asyncio.current_task()
         try:

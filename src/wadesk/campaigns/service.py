@@ -528,7 +528,6 @@ async def upload_csv(
     rows = invalid = 0
     invalid_rows: list[InvalidRow] = []
     batch: dict[str, dict[str, str]] = {}
-    duplicates = 0
 
     async def flush() -> None:
         known = await repo.contact_ids_by_wa_id(batch)
@@ -563,16 +562,13 @@ async def upload_csv(
                     InvalidRow(line=row.line, value=row.raw_phone[:64], reason=row.error or "")
                 )
             continue
-        if row.wa_id in batch:
-            duplicates += 1
-            continue
-        batch[row.wa_id] = row.values
+        # The first row of a number wins, within a batch here and across batches by the unique key.
+        batch.setdefault(row.wa_id, row.values)
         if len(batch) >= CSV_BATCH:
             await flush()
     if batch:
         await flush()
     stored = await repo.total(campaign.id)
-    # Numbers repeated across batches were dropped by the unique (campaign, contact) key.
     duplicates = rows - invalid - stored
     upload = {
         "rows": rows,
@@ -946,9 +942,11 @@ async def record_reply(
     for recipient, hours in await repo.recent_recipients_of_contact(
         contact_id, phone_number_id, at - longest
     ):
-        if recipient.sent_at is None or not recipient.sent_at <= at <= recipient.sent_at + timedelta(
-            hours=hours
-        ):
+        if recipient.sent_at is None:
+            continue
+        # Meta's timestamps are whole seconds: a reply in the second of the send carries an earlier time.
+        sent_second = recipient.sent_at.replace(microsecond=0)
+        if not sent_second <= at <= recipient.sent_at + timedelta(hours=hours):
             continue
         recipient.status = RecipientStatus.REPLIED
         recipient.replied_at = at

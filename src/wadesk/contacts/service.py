@@ -35,7 +35,7 @@ from wadesk.errors import Conflict, NotFound, Unprocessable
 from wadesk.infra.runtime import Runtime
 from wadesk.kit.pagination import Cursor
 from wadesk.ops.service import record_audit
-from wadesk.realtime.service import publish_after_commit
+from wadesk.realtime.service import publish_after_commit, publish_event
 
 __all__ = ["find_contact", "normalize_wa_id", "upsert_contact", "wa_id_variants"]
 
@@ -687,7 +687,7 @@ def _announce_import(ctx: Ctx, state: _ImportState) -> None:
     async def announce() -> None:
         from wadesk.integrations.service import dispatch_events
 
-        await runtime.bus.publish(tenant_id, "contacts.imported", summary)
+        await publish_event(runtime, tenant_id, "contacts.imported", summary)
         if not created_ids:
             return
         events: list[tuple[str, dict[str, Any]]] = []

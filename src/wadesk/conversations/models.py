@@ -22,6 +22,8 @@ class Conversation(IdMixin, TenantMixin, TimestampMixin, Base):
     __tablename__ = "conversations"
     __table_args__ = (
         Index("ix_conversations_inbox", "tenant_id", "status", "last_message_at", "id"),
+        # The unfiltered inbox, newest first (read backwards); without it every page sorts all conversations.
+        Index("ix_conversations_recent", "tenant_id", "last_message_at", "id"),
         Index("ix_conversations_assignee", "tenant_id", "assignee_id", "last_message_at"),
         Index("ix_conversations_contact", "tenant_id", "contact_id", "phone_number_id"),
     )

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select, tuple_
 
 from wadesk.collaboration.models import ConversationLabel
 from wadesk.contacts.models import Contact
@@ -93,12 +93,9 @@ class ConversationRepository(Repository[Conversation]):
                 matches.append(Contact.wa_id.like(f"%{digits}%"))
             stmt = stmt.where(or_(*matches))
         if after is not None and after.at is not None:
-            stmt = stmt.where(
-                or_(
-                    Conversation.last_message_at < after.at,
-                    and_(Conversation.last_message_at == after.at, Conversation.id < after.id),
-                )
-            )
+            # A row-value comparison is one index range (ix_conversations_recent); the equivalent OR would make
+            # PostgreSQL walk and discard every row of the pages before (page 1,000: 25,000 rows).
+            stmt = stmt.where(tuple_(Conversation.last_message_at, Conversation.id) < (after.at, after.id))
         stmt = stmt.order_by(Conversation.last_message_at.desc(), Conversation.id.desc()).limit(limit)
         rows = (await self.session.execute(stmt)).all()
         return [ConversationRow(c, contact, number, user) for c, contact, number, user in rows]

@@ -108,6 +108,21 @@ class ResilientRedisStreamBroker(RedisStreamBroker):
         return AckableMessage(data=fields[b"data"], ack=self._ack_generator(id=entry_id, queue_name=stream))
 
 
+async def queue_backlog(redis: Redis) -> dict[str, int]:
+    """Jobs not yet taken by any worker (`waiting`) and taken but not acknowledged (`pending`). The stream's
+    length would also count the finished jobs it retains."""
+    try:
+        groups: Any = await redis.xinfo_groups(QUEUE_NAME)
+    except ResponseError:  # no stream yet: nothing was ever queued
+        return {"waiting": 0, "pending": 0}
+    for group in groups:
+        name = group.get("name")
+        if (name.decode() if isinstance(name, bytes) else name) == CONSUMER_GROUP:
+            return {"waiting": int(group.get("lag") or 0), "pending": int(group.get("pending") or 0)}
+    # No worker declared the group yet: everything in the stream is waiting.
+    return {"waiting": int(await redis.xlen(QUEUE_NAME)), "pending": 0}
+
+
 def create_broker(settings: Settings) -> AsyncBroker:
     broker: AsyncBroker
     if settings.redis_url:

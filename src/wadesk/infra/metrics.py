@@ -82,6 +82,11 @@ PACER_WAIT_BY_NUMBER = Counter(
 PACER_WAITS_BY_NUMBER = Counter(
     "wadesk_pacer_number_waits_total", "Sends that had to wait for a slot, per phone number", ["number"]
 )
+PACER_LATE_SLOTS = Counter(
+    "wadesk_pacer_late_slots_total",
+    "Slots given up because the send woke too late for them (a busy process), per phone number",
+    ["number"],
+)
 SSE_CONNECTIONS = Gauge(
     "wadesk_sse_connections", "Open Server-Sent Events streams", multiprocess_mode="livesum"
 )
@@ -107,6 +112,10 @@ def record_webhook_failed(reason: str) -> None:
 
 def record_send(outcome: str, error_code: int | None = None) -> None:
     SENDS.labels(outcome, "" if error_code is None else str(error_code)).inc()
+
+
+def record_late_slot(number: str) -> None:
+    PACER_LATE_SLOTS.labels(number).inc()
 
 
 def record_pacer_wait(number: str, seconds: float) -> None:

@@ -52,10 +52,10 @@ async def _check_redis(runtime: Runtime) -> dict[str, Any]:
     if redis is None:
         return {"status": "not_configured"}
     await redis.ping()
-    from wadesk.infra.broker import QUEUE_NAME
+    from wadesk.infra.broker import queue_backlog
 
-    depth = await redis.xlen(QUEUE_NAME)
-    return {"status": "ok", "queueDepth": int(depth)}
+    backlog = await queue_backlog(redis)
+    return {"status": "ok", "queueDepth": backlog["waiting"], "queueInProgress": backlog["pending"]}
 
 
 async def _checks(runtime: Runtime) -> tuple[bool, dict[str, Any]]:

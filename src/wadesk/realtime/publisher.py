@@ -55,11 +55,21 @@ async def event_payload(session: AsyncSession, kind: str, subject_id: uuid.UUID)
 
 
 async def publish_changes(runtime: Runtime, changes: list[tuple[uuid.UUID, str, uuid.UUID]]) -> None:
-    """Publish (tenant, kind, subject id) changes, each read in a session scoped to its tenant."""
+    """Publish (tenant, kind, subject id) changes, in order, with each subject's current wire form: one
+    session per company to read them all, then the bus, then the company's outbound webhooks in one go."""
+    by_tenant: dict[uuid.UUID, list[tuple[str, uuid.UUID]]] = {}
     for tenant_id, kind, subject_id in changes:
+        by_tenant.setdefault(tenant_id, []).append((kind, subject_id))
+    for tenant_id, subjects in by_tenant.items():
         async with runtime.sessionmaker() as session:
             scope_to_tenant(session, tenant_id)
-            payload = await event_payload(session, kind, subject_id)
-        if payload is not None:
-            await publish_event(runtime, tenant_id, kind, payload)
-            await dispatch_events(runtime, tenant_id, [(kind, payload)])
+            payloads = [
+                (kind, await event_payload(session, kind, subject_id)) for kind, subject_id in subjects
+            ]
+        published: list[tuple[str, dict[str, Any]]] = []
+        for kind, payload in payloads:
+            if payload is not None:
+                await publish_event(runtime, tenant_id, kind, payload)
+                published.append((kind, payload))
+        if published:
+            await dispatch_events(runtime, tenant_id, published)

@@ -6,6 +6,7 @@ import hashlib
 import uuid
 from collections.abc import Mapping
 
+import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +20,7 @@ from wadesk.webhooks.models import WebhookEvent, WebhookEventStatus
 from wadesk.webhooks.repository import WebhookEventRepository
 from wadesk.whatsapp.signature import SIGNATURE_HEADER, verify_signature
 
+log = structlog.get_logger(__name__)
 PROCESS_JOB = "process_webhook_event"
 KEPT_HEADERS = ("content-type", "user-agent", "x-hub-signature-256", "x-request-id")
 
@@ -57,6 +59,7 @@ async def ingest(
         )
     event = WebhookEventRepository(session).add(
         WebhookEvent(
+            id=uuid.uuid4(),
             tenant_id=tenant_id,
             raw_body=raw_body,
             headers={k: v for k, v in headers.items() if k.lower() in KEPT_HEADERS},
@@ -65,8 +68,8 @@ async def ingest(
             received_at=utcnow(),
         )
     )
-    await session.flush()
     runtime.jobs.enqueue_after_commit(session, PROCESS_JOB, event_id=str(event.id))
+    log.info("webhook_event_received", event_id=str(event.id), bytes=len(raw_body))
     return event
 
 
