@@ -27,6 +27,7 @@ from wadesk.infra.redis import create_redis
 from wadesk.infra.runtime import Runtime, keyring_from_settings, set_current_runtime, signer_from_settings
 from wadesk.kit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from wadesk.kit.ratelimit import FailureCounter, create_limit_storage
+from wadesk.media.rules import MAX_UPLOAD_BYTES
 from wadesk.ops.rate_limits import RateLimitMiddleware
 from wadesk.ops.simulator_link import (
     keep_simulator_in_sync,
@@ -45,6 +46,7 @@ OPENAPI_TAGS = [
     {"name": "auth", "description": "Sign in, tokens and registration."},
     {"name": "conversations", "description": "The shared inbox."},
     {"name": "messages", "description": "Messages in and out; sending is queued and paced."},
+    {"name": "media", "description": "Files uploaded to send as WhatsApp media."},
     {"name": "users", "description": "The company's agents and administrators."},
     {"name": "phone numbers", "description": "Connected WhatsApp numbers; credentials are write-only."},
     {"name": "webhook", "description": "Meta's webhook endpoint and the stored events."},
@@ -179,7 +181,12 @@ def create_app(
             allow_methods=["*"],
             allow_headers=["*"],
         )
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes + 1024)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes + 1024,
+        # Media uploads: the largest file WhatsApp takes, plus the multipart framing around it.
+        limits_by_path={"/api/media": MAX_UPLOAD_BYTES + 64 * 1024},
+    )
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestContextMiddleware, hsts=settings.is_production)
     return app

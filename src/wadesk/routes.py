@@ -10,6 +10,7 @@ from wadesk.collaboration.router import canned_router, conversation_router, labe
 from wadesk.contacts.router import router as contacts_router
 from wadesk.conversations.router import router as conversations_router
 from wadesk.integrations.router import router as integrations_router
+from wadesk.media.router import router as media_router
 from wadesk.messages.router import router as messages_router
 from wadesk.ops.audit_router import router as audit_router
 from wadesk.ops.metrics import router as metrics_router
@@ -31,6 +32,7 @@ API_ROUTERS: list[APIRouter] = [
     labels_router,
     contacts_router,
     messages_router,
+    media_router,
     templates_router,
     canned_router,
     campaigns_router,

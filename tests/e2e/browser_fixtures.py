@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from demo_process import ROOT, DemoServer, start_demo, stop_demo
 from playwright.sync_api import Page
 
 from conftest import unavailable
+from demo_process import ROOT, DemoServer, start_demo, stop_demo
 
 WEB = ROOT / "web"
 CHROMIUM = Path(os.environ.get("WADESK_E2E_CHROMIUM", "/usr/bin/chromium"))

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from demo_process import DemoServer, start_demo, stop_demo
 from playwright.sync_api import Locator, Page, expect
+
+from demo_process import DemoServer, start_demo, stop_demo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("screenshot_at_end")]
 pytest_plugins = ["browser_fixtures"]
@@ -208,3 +209,81 @@ def test_token_refresh_keeps_the_session_alive_across_access_token_expiry(
         )
     ).to_have_attribute("data-status", re.compile("sent|delivered|read"))
     expect(page.get_by_role("heading", name="Sign in")).to_have_count(0)
+
+
+def test_admin_sends_a_campaign_to_a_demo_tag_and_watches_the_funnel(
+    page: Page, demo_server: DemoServer
+) -> None:
+    sign_in(page, demo_server)
+    page.get_by_role("link", name="Campaigns").click()
+    expect(page.get_by_role("heading", name="Campaigns")).to_be_visible()
+    page.get_by_role("link", name="New campaign").click()
+    expect(page.get_by_role("heading", name="New campaign")).to_be_visible()
+
+    name = f"Demo broadcast {int(time.time())}"
+    page.get_by_label(re.compile(r"^Name")).fill(name)
+    page.get_by_test_id("campaign-template").click()
+    page.get_by_role("option", name=re.compile("order_update")).click()
+    page.get_by_test_id("campaign-tags").click()
+    page.get_by_role("option", name=re.compile(r"^demo \(\d+\)")).click()
+    page.keyboard.press("Escape")
+    # Body {{1}} comes from each contact's first name; the other two are fixed values.
+    page.get_by_label("Body {{2}} value").fill("#1000")
+    page.get_by_label("Body {{3}} value").fill("on its way")
+    audience = page.get_by_test_id("audience-eligible")
+    expect(audience).to_have_text(re.compile(r"^[1-9]\d*$"))
+    expect(page.get_by_test_id("template-preview")).to_contain_text("your order #1000 is now on its way")
+    eligible = int(audience.inner_text())
+
+    page.get_by_role("button", name="Create campaign").click()
+    expect(page).to_have_url(re.compile(r"/campaigns/[0-9a-f-]{36}$"))
+    expect(page.get_by_role("heading", name=name)).to_be_visible()
+    expect(page.get_by_test_id("campaign-status")).to_have_text("draft")
+    expect(page.get_by_test_id("preview-eligible")).to_have_text(str(eligible))
+    page.get_by_role("button", name="Start now").click()
+
+    # The pump sends through the simulator; the live stream (with polling behind it) moves the funnel.
+    expect(page.get_by_test_id("funnel-targeted")).to_have_text(str(eligible))
+    expect(page.get_by_test_id("funnel-sent")).to_have_text(str(eligible))
+    expect(page.get_by_test_id("campaign-status")).to_have_text("completed")
+    expect(page.get_by_test_id("state-queued")).to_have_text("0")
+    expect(page.get_by_test_id("recipient-row")).to_have_count(eligible)
+    campaign_id = page.url.rsplit("/", 1)[-1]
+    stats = demo_server.api("GET", f"/api/campaigns/{campaign_id}/stats").json()
+    assert stats["funnel"]["sent"] == eligible, stats
+    assert stats["status"] == "completed", stats
+
+
+def test_an_agent_writes_a_private_note_that_shows_as_a_note_and_is_never_sent(
+    page: Page, demo_server: DemoServer
+) -> None:
+    sign_in(page, demo_server, email="agent@demo.com")
+    open_conversation(page, "Maria Garcia")
+    page.get_by_text("Private note", exact=True).click()
+    note_box = page.get_by_role("textbox", name="Note")
+    expect(page.get_by_role("textbox", name="Message")).to_have_count(0)
+    text = f"Courier confirmed delivery before noon ({int(time.time())})"
+    note_box.press_sequentially("@adm")
+    page.get_by_role("option", name=re.compile("Alex Admin")).click()
+    note_box.press_sequentially(text)
+    note_box.press("Enter")
+    note = page.locator("[data-testid=thread] [data-testid=note]", has_text=text)
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("Private note · Sam Agent")
+    expect(note.locator(".mention")).to_have_text("@admin")
+    expect(note_box).to_have_value("")
+    expect(page.locator("[data-testid=thread] .bubble-row", has_text=text)).to_have_count(0)
+
+    conversation = next(
+        c
+        for c in demo_server.api("GET", "/api/conversations").json()["items"]
+        if c["contact"]["name"] == "Maria Garcia"
+    )
+    notes = demo_server.api("GET", f"/api/conversations/{conversation['id']}/notes").json()["items"]
+    (saved,) = [n for n in notes if text in n["body"]]
+    admin = next(u for u in demo_server.api("GET", "/api/users").json() if u["email"] == "admin@demo.com")
+    assert saved["mentions"] == [admin["id"]]
+    messages = demo_server.api("GET", "/api/messages", params={"conversationId": conversation["id"]}).json()
+    assert not [m for m in messages["items"] if text in str(m["content"])]  # never sent to WhatsApp
+    page.reload()
+    expect(page.locator("[data-testid=thread] [data-testid=note]", has_text=text)).to_be_visible()

@@ -42,6 +42,7 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/api/campaigns/{campaign_id}"): {"name": "Taken over"},
     ("PATCH", "/api/integrations/webhooks/{webhook_id}"): {"url": "https://attacker.example/hook"},
     ("PATCH", "/api/api-keys/{key_id}"): {"name": "Taken over"},
+    ("PATCH", "/api/labels/{label_id}"): {"label": "taken over", "color": "red"},
 }
 
 
@@ -148,6 +149,14 @@ async def _ids_of_company_a(app: FastAPI, admin: Account, demo_data: DemoData) -
                 "events": ["template.updated"],
                 "isActive": False,
             },
+        )
+    )
+    ids["label_id"] = await _created(await admin.post("/api/labels", json={"label": "vip", "color": "teal"}))
+    ids["media_id"] = await _created(
+        await admin.http.post(
+            "/api/media",
+            files={"file": ("label.png", b"\x89PNG\r\n\x1a\n" + bytes(32), "image/png")},
+            headers=admin.headers,
         )
     )
     ids.update(await _insert_rows_without_an_api(app, demo_data, ids["webhook_id"]))

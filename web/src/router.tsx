@@ -71,6 +71,11 @@ function validateInboxSearch(search: Record<string, unknown>): InboxSearch {
     view: view ?? undefined,
     status: status ?? undefined,
     q: typeof search.q === "string" && search.q ? search.q : undefined,
+    // As the API keeps labels: lower case, single spaces.
+    label:
+      typeof search.label === "string" && search.label.trim()
+        ? search.label.trim().split(/\s+/).join(" ").toLowerCase().slice(0, 64)
+        : undefined,
   };
 }
 
@@ -114,6 +119,39 @@ const settingsRoute = createRoute({
   component: SettingsPage,
 });
 
+// Administrators only (the API answers 403 to others); loaded when first opened, so agents never download them.
+const adminOnly = ({ context }: { context: RouterContext }) => {
+  if (!context.auth.isAdmin) throw redirect({ to: "/inbox" });
+};
+const CAMPAIGN_STATUSES = ["draft", "scheduled", "running", "paused", "completed", "cancelled"] as const;
+const campaignsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/campaigns",
+  beforeLoad: adminOnly,
+  validateSearch: (search: Record<string, unknown>): { status?: (typeof CAMPAIGN_STATUSES)[number] } => ({
+    status: CAMPAIGN_STATUSES.find((s) => s === search.status),
+  }),
+  component: lazyRouteComponent(() => import("./pages/CampaignsPage"), "CampaignsPage"),
+});
+const newCampaignRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/campaigns/new",
+  beforeLoad: adminOnly,
+  component: lazyRouteComponent(() => import("./pages/CampaignNewPage"), "CampaignNewPage"),
+});
+const campaignRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/campaigns/$campaignId",
+  beforeLoad: adminOnly,
+  component: lazyRouteComponent(() => import("./pages/CampaignDetailPage"), "CampaignDetailPage"),
+});
+const auditRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/audit",
+  beforeLoad: adminOnly,
+  component: lazyRouteComponent(() => import("./pages/AuditPage"), "AuditPage"),
+});
+
 const routeTree = rootRoute.addChildren([
   loginRoute,
   registerRoute,
@@ -126,6 +164,10 @@ const routeTree = rootRoute.addChildren([
     templatesRoute,
     analyticsRoute,
     settingsRoute,
+    campaignsRoute,
+    newCampaignRoute,
+    campaignRoute,
+    auditRoute,
   ]),
 ]);
 

@@ -30,6 +30,7 @@ SHOWN_PREFIX_LENGTH = 12
 # last_used_at is a hint, not a log: write it at most this often per key.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_SEND_PATHS = ("/api/messages", "/api/media")
 
 
 def is_api_key(token: str) -> bool:
@@ -41,10 +42,11 @@ def new_api_key() -> str:
 
 
 def required_scope(method: str, path: str) -> ApiKeyScope:
-    """The scope a request needs: reading needs `read`, sending messages `send`, anything else `admin`."""
+    """The scope a request needs: reading needs `read`, sending messages (and uploading their media)
+    `send`, anything else `admin`."""
     if method.upper() in _READ_METHODS:
         return ApiKeyScope.READ
-    if path == "/api/messages" or path.startswith("/api/messages/"):
+    if any(path == root or path.startswith(root + "/") for root in _SEND_PATHS):
         return ApiKeyScope.SEND
     return ApiKeyScope.ADMIN
 

@@ -58,6 +58,17 @@ class ConversationLabel(IdMixin, TenantMixin, Base):
     label: Mapped[str] = mapped_column(String(64))
 
 
+class Label(IdMixin, TenantMixin, TimestampMixin, Base):
+    """A label of the company's catalogue: the name conversations carry (`ConversationLabel.label`) and the
+    colour it is shown in. Every label in use has one; setting an unknown label on a conversation adds it."""
+
+    __tablename__ = "labels"
+    __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_labels_name"),)
+
+    name: Mapped[str] = mapped_column(String(64))
+    color: Mapped[str] = mapped_column(String(16), default="gray")
+
+
 class ConversationParticipant(IdMixin, TenantMixin, Base):
     """A teammate following a conversation besides its assignee (added by hand or by a mention)."""
 

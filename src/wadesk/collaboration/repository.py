@@ -1,16 +1,21 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from wadesk.collaboration.models import (
     CannedResponse,
     ConversationLabel,
     ConversationNote,
     ConversationParticipant,
+    Label,
 )
+from wadesk.conversations.models import Conversation
 from wadesk.conversations.repository import escape_like
+from wadesk.db.base import utcnow
+from wadesk.db.upsert import insert_if_absent
 from wadesk.kit.pagination import Cursor
 from wadesk.kit.repository import Repository
 from wadesk.users.models import User
@@ -92,14 +97,76 @@ class LabelRepository(Repository[ConversationLabel]):
                     ConversationLabel(tenant_id=tenant_id, conversation_id=conversation_id, label=label)
                 )
 
-    async def counts(self) -> list[tuple[str, int]]:
+
+class LabelCatalogRepository(Repository[Label]):
+    model = Label
+    not_found_message = "Label not found."
+
+    async def with_counts(self) -> list[tuple[Label, int]]:
+        """Every label of the catalogue with how many conversations carry it, most used first; one statement."""
         stmt = (
-            select(ConversationLabel.label, func.count())
-            .group_by(ConversationLabel.label)
-            .order_by(func.count().desc(), ConversationLabel.label)
-            .limit(500)
+            select(Label, func.count(ConversationLabel.id))
+            .outerjoin(
+                ConversationLabel,
+                and_(ConversationLabel.tenant_id == Label.tenant_id, ConversationLabel.label == Label.name),
+            )
+            .group_by(Label.id)
+            .order_by(func.count(ConversationLabel.id).desc(), Label.name)
+            .limit(1000)
         )
-        return [(str(label), int(count)) for label, count in (await self.session.execute(stmt)).all()]
+        return [(label, int(count)) for label, count in (await self.session.execute(stmt)).all()]
+
+    async def by_name(self, name: str) -> Label | None:
+        stmt = select(Label).where(Label.name == name)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def add_missing(
+        self, tenant_id: uuid.UUID, names: list[str], color_of: Callable[[str], str]
+    ) -> list[str]:
+        """Add catalogue entries for the names that have none (safe against a concurrent add); returns the
+        names added."""
+        if not names:
+            return []
+        known = set((await self.session.execute(select(Label.name).where(Label.name.in_(names)))).scalars())
+        added = []
+        for name in names:
+            if name in known:
+                continue
+            values = {"tenant_id": tenant_id, "name": name, "color": color_of(name), "created_at": utcnow(),
+                      "updated_at": utcnow()}  # fmt: skip
+            if await insert_if_absent(self.session, Label, values, ("tenant_id", "name")) is not None:
+                added.append(name)
+        return added
+
+    async def conversations_with(self, name: str) -> list[uuid.UUID]:
+        stmt = select(ConversationLabel.conversation_id).where(ConversationLabel.label == name)
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def rename_on_conversations(self, old: str, new: str) -> None:
+        """Rename a label on every conversation; one that already has the new name just loses the old one."""
+        having_new = select(ConversationLabel.conversation_id).where(ConversationLabel.label == new)
+        await self.session.execute(
+            delete(ConversationLabel).where(
+                ConversationLabel.label == old, ConversationLabel.conversation_id.in_(having_new)
+            )
+        )
+        await self.session.execute(
+            update(ConversationLabel).where(ConversationLabel.label == old).values(label=new)
+        )
+
+    async def remove_from_conversations(self, name: str) -> None:
+        await self.session.execute(delete(ConversationLabel).where(ConversationLabel.label == name))
+
+    async def rewrite_conversation_labels(
+        self, conversation_ids: list[uuid.UUID], change: Callable[[list[str]], list[str]]
+    ) -> None:
+        """Apply `change` to the label list each conversation shows (the mirror of its label rows)."""
+        for start in range(0, len(conversation_ids), 500):
+            batch = conversation_ids[start : start + 500]
+            stmt = select(Conversation).where(Conversation.id.in_(batch))
+            for conversation in (await self.session.execute(stmt)).scalars():
+                conversation.labels = change([str(name) for name in conversation.labels or []])
+            await self.session.flush()
 
 
 class ParticipantRepository(Repository[ConversationParticipant]):

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from wadesk.auth.dependencies import CtxDep
+from wadesk.auth.dependencies import AdminCtxDep, CtxDep
 from wadesk.collaboration import service
 from wadesk.collaboration.schemas import (
     CannedResponseCreate,
@@ -13,8 +13,10 @@ from wadesk.collaboration.schemas import (
     CannedResponseUpdate,
     ExpandIn,
     ExpandOut,
-    LabelCount,
+    LabelCreate,
+    LabelOut,
     LabelsIn,
+    LabelUpdate,
     NoteCreate,
     NoteOut,
     NoteUpdate,
@@ -179,9 +181,41 @@ async def delete_canned(canned_id: uuid.UUID, ctx: CtxDep) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-# --- labels in use --------------------------------------------------------------------------------------------
+# --- the label catalogue --------------------------------------------------------------------------------------
 
 
-@labels_router.get("", summary="The labels in use, with how many conversations carry each")
-async def list_labels(ctx: CtxDep) -> list[LabelCount]:
-    return [LabelCount(label=label, count=count) for label, count in await service.label_counts(ctx)]
+@labels_router.get(
+    "", summary="The company's labels with their colours and how many conversations carry each"
+)
+async def list_labels(ctx: CtxDep) -> list[LabelOut]:
+    return await service.list_labels(ctx)
+
+
+@labels_router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a label (a label set on a conversation is added too)",
+    responses=error_responses(409, 422),
+)
+async def create_label(data: LabelCreate, ctx: CtxDep) -> LabelOut:
+    return await service.create_label(ctx, data)
+
+
+@labels_router.patch(
+    "/{label_id}",
+    summary="Rename or recolour a label (admin); a rename applies to every conversation carrying it",
+    responses=error_responses(404, 409, 422),
+)
+async def update_label(label_id: uuid.UUID, data: LabelUpdate, ctx: AdminCtxDep) -> LabelOut:
+    return await service.update_label(ctx, label_id, data)
+
+
+@labels_router.delete(
+    "/{label_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a label (admin): it is removed from every conversation",
+    responses=error_responses(404),
+)
+async def delete_label(label_id: uuid.UUID, ctx: AdminCtxDep) -> Response:
+    await service.delete_label(ctx, label_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

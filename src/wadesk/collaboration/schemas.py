@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, field_validator
 
@@ -18,6 +18,15 @@ SHORT_CODE = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,31}$")
 def clean_label(value: str) -> str:
     """Labels compare case-insensitively and ignore surrounding and repeated spaces."""
     return " ".join(value.split()).lower()
+
+
+def _label_name(value: str) -> str:
+    label = clean_label(value)
+    if not label:
+        raise ValueError("labels cannot be empty")
+    if len(label) > MAX_LABEL_LENGTH:
+        raise ValueError(f"labels are at most {MAX_LABEL_LENGTH} characters")
+    return label
 
 
 def clean_short_code(value: str) -> str:
@@ -106,11 +115,7 @@ class LabelsIn(StrictInput):
     def _labels(cls, values: list[str]) -> list[str]:
         labels: list[str] = []
         for value in values:
-            label = clean_label(value)
-            if not label:
-                raise ValueError("labels cannot be empty")
-            if len(label) > MAX_LABEL_LENGTH:
-                raise ValueError(f"labels are at most {MAX_LABEL_LENGTH} characters")
+            label = _label_name(value)
             if label not in labels:
                 labels.append(label)
         if len(labels) > MAX_LABELS:
@@ -118,9 +123,42 @@ class LabelsIn(StrictInput):
         return labels
 
 
-class LabelCount(WireModel):
+LabelColor = Literal[
+    "gray", "red", "pink", "grape", "violet", "indigo", "blue", "cyan", "teal", "green", "lime", "yellow", "orange",
+]  # fmt: skip
+LABEL_COLORS: tuple[str, ...] = get_args(LabelColor)
+
+
+class LabelCreate(StrictInput):
+    label: str = Field(min_length=1, max_length=MAX_LABEL_LENGTH * 2)
+    color: LabelColor = "blue"
+
+    @field_validator("label")
+    @classmethod
+    def _clean(cls, value: str) -> str:
+        return _label_name(value)
+
+
+class LabelUpdate(StrictInput):
+    label: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_LABEL_LENGTH * 2,
+        description="A new name: every conversation carrying the label is renamed with it.",
+    )
+    color: LabelColor | None = None
+
+    @field_validator("label")
+    @classmethod
+    def _clean(cls, value: str | None) -> str | None:
+        return _label_name(value) if value is not None else None
+
+
+class LabelOut(WireModel):
+    id: uuid.UUID
     label: str
-    count: int
+    color: LabelColor
+    count: int = Field(description="How many conversations carry the label.")
 
 
 class ParticipantIn(StrictInput):

@@ -3,6 +3,7 @@ typing/viewing hints. Notes never leave the platform: they are not messages and 
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from typing import Any
@@ -10,18 +11,23 @@ from typing import Any
 from sqlalchemy import select
 
 from wadesk.auth.dependencies import Ctx
-from wadesk.collaboration.models import CannedResponse, ConversationNote, ConversationParticipant
+from wadesk.collaboration.models import CannedResponse, ConversationNote, ConversationParticipant, Label
 from wadesk.collaboration.repository import (
     CannedResponseRepository,
+    LabelCatalogRepository,
     LabelRepository,
     NoteRepository,
     ParticipantRepository,
 )
 from wadesk.collaboration.schemas import (
+    LABEL_COLORS,
     CannedResponseCreate,
     CannedResponseOut,
     CannedResponseUpdate,
     ExpandOut,
+    LabelCreate,
+    LabelOut,
+    LabelUpdate,
     NoteCreate,
     NoteOut,
     NoteUpdate,
@@ -34,7 +40,8 @@ from wadesk.db.base import utcnow
 from wadesk.db.session import run_after_commit, scope_to_tenant
 from wadesk.errors import Conflict, Forbidden, NotFound, Unprocessable
 from wadesk.kit.pagination import Cursor
-from wadesk.realtime.service import publish_after_commit
+from wadesk.ops.service import record_audit
+from wadesk.realtime.service import publish_after_commit, publish_event
 from wadesk.users.models import User
 
 NOTIFICATION_EVENT = "notification"
@@ -313,11 +320,32 @@ async def expand_text(ctx: Ctx, text: str, conversation_id: uuid.UUID | None) ->
 # --- labels ---------------------------------------------------------------------------------------------------
 
 
+def default_label_color(name: str) -> str:
+    """A colour that stays the same for a name, so labels added without one are still told apart."""
+    palette = [color for color in LABEL_COLORS if color != "gray"]
+    return palette[hashlib.sha256(name.encode()).digest()[0] % len(palette)]
+
+
+def label_to_out(label: Label, count: int) -> LabelOut:
+    return LabelOut(id=label.id, label=label.name, color=label.color, count=count)
+
+
+def _publish_label(ctx: Ctx, event_type: str, data: dict[str, Any]) -> None:
+    publish_after_commit(ctx.session, ctx.runtime, ctx.tenant_id, event_type, data)
+
+
 async def set_labels(ctx: Ctx, conversation_id: uuid.UUID, labels: list[str]) -> ConversationOut:
     """Replace the conversation's labels (kept in `conversation_labels` for filtering and mirrored on the
-    conversation for display)."""
+    conversation for display); labels new to the company join its catalogue."""
     row = await get_row_or_404(ctx.session, conversation_id)
     await LabelRepository(ctx.session).replace(ctx.tenant_id, conversation_id, labels)
+    catalog = LabelCatalogRepository(ctx.session)
+    for name in await catalog.add_missing(ctx.tenant_id, labels, default_label_color):
+        added = await catalog.by_name(name)
+        if added is not None:
+            _publish_label(
+                ctx, "label.created", label_to_out(added, 1).model_dump(mode="json", by_alias=True)
+            )
     row.conversation.labels = list(labels)
     await ctx.session.flush()
     out = to_out(row)
@@ -325,8 +353,77 @@ async def set_labels(ctx: Ctx, conversation_id: uuid.UUID, labels: list[str]) ->
     return out
 
 
-async def label_counts(ctx: Ctx) -> list[tuple[str, int]]:
-    return await LabelRepository(ctx.session).counts()
+async def list_labels(ctx: Ctx) -> list[LabelOut]:
+    return [
+        label_to_out(label, count) for label, count in await LabelCatalogRepository(ctx.session).with_counts()
+    ]
+
+
+async def create_label(ctx: Ctx, data: LabelCreate) -> LabelOut:
+    """Add a label to the catalogue before any conversation carries it."""
+    catalog = LabelCatalogRepository(ctx.session)
+    if await catalog.by_name(data.label) is not None:
+        raise Conflict(f"There is already a label '{data.label}'.", code="label_exists")
+    label = catalog.add(Label(tenant_id=ctx.tenant_id, name=data.label, color=data.color))
+    await catalog.flush()
+    out = label_to_out(label, 0)
+    _publish_label(ctx, "label.created", out.model_dump(mode="json", by_alias=True))
+    return out
+
+
+async def update_label(ctx: Ctx, label_id: uuid.UUID, data: LabelUpdate) -> LabelOut:
+    """Recolour or rename a label; a rename applies to every conversation carrying it."""
+    catalog = LabelCatalogRepository(ctx.session)
+    label = await catalog.get_or_404(label_id)
+    previous = label.name
+    if data.label is not None and data.label != label.name:
+        if await catalog.by_name(data.label) is not None:
+            raise Conflict(f"There is already a label '{data.label}'.", code="label_exists")
+        new = data.label
+        conversation_ids = await catalog.conversations_with(previous)
+        await catalog.rename_on_conversations(previous, new)
+        await catalog.rewrite_conversation_labels(
+            conversation_ids, lambda names: list(dict.fromkeys(new if n == previous else n for n in names))
+        )
+        label.name = new
+        record_audit(
+            ctx.session,
+            tenant_id=ctx.tenant_id,
+            actor_user_id=ctx.user_id,
+            action="label.renamed",
+            target_type="label",
+            target_id=label.id,
+            details={"label": {"before": previous, "after": new}, "conversations": len(conversation_ids)},
+        )
+    if data.color is not None:
+        label.color = data.color
+    label.updated_at = utcnow()
+    await catalog.flush()
+    out = label_to_out(label, len(await catalog.conversations_with(label.name)))
+    _publish_label(ctx, "label.updated", {**out.model_dump(mode="json", by_alias=True), "previous": previous})
+    return out
+
+
+async def delete_label(ctx: Ctx, label_id: uuid.UUID) -> None:
+    """Remove a label from the catalogue and from every conversation carrying it."""
+    catalog = LabelCatalogRepository(ctx.session)
+    label = await catalog.get_or_404(label_id)
+    conversation_ids = await catalog.conversations_with(label.name)
+    await catalog.remove_from_conversations(label.name)
+    await catalog.rewrite_conversation_labels(
+        conversation_ids, lambda names: [n for n in names if n != label.name]
+    )
+    await ctx.session.delete(label)
+    record_audit(
+        ctx.session,
+        tenant_id=ctx.tenant_id,
+        actor_user_id=ctx.user_id,
+        action="label.deleted",
+        target_type="label",
+        target_id=label.id,
+        details={"label": label.name, "conversations": len(conversation_ids)},
+    )
+    _publish_label(ctx, "label.deleted", {"id": str(label.id), "label": label.name})
 
 
 # --- participants ---------------------------------------------------------------------------------------------
@@ -394,7 +491,7 @@ def _publish_participants(ctx: Ctx, conversation_id: uuid.UUID) -> None:
             ).scalars()
             data: dict[str, Any] = {"conversationId": str(conversation_id), "userIds": [str(i) for i in ids]}
             await reader.rollback()
-        await runtime.bus.publish(tenant_id, "conversation.participants", data)
+        await publish_event(runtime, tenant_id, "conversation.participants", data)
 
     run_after_commit(session, publish)
 

@@ -9,11 +9,13 @@ from wadesk.collaboration.models import (
     ConversationLabel,
     ConversationNote,
     ConversationParticipant,
+    Label,
 )
 from wadesk.contacts.models import Contact, ContactTag
 from wadesk.conversations.models import Conversation
 from wadesk.db.base import Base
 from wadesk.integrations.models import OutboundAttempt, OutboundDelivery, OutboundWebhook
+from wadesk.media.models import MediaUpload
 from wadesk.messages.models import Message
 from wadesk.ops.models import AuditEntry
 from wadesk.phone_numbers.models import PhoneNumber
@@ -37,6 +39,8 @@ __all__ = [
     "ConversationNote",
     "ConversationParticipant",
     "ConversationStatusChange",
+    "Label",
+    "MediaUpload",
     "Message",
     "OutboundAttempt",
     "OutboundDelivery",

@@ -26,3 +26,15 @@ class LocalMediaStorage:
 
     async def exists(self, key: str) -> bool:
         return await anyio.Path(self.path(key)).exists()
+
+    async def delete(self, key: str) -> None:
+        """Remove a stored file; a file already gone is fine."""
+        await anyio.Path(self.path(key)).unlink(missing_ok=True)
+
+    async def read_bytes(self, key: str) -> bytes:
+        return await anyio.Path(self.path(key)).read_bytes()
+
+
+def media_storage_in(data_dir: Path) -> LocalMediaStorage:
+    """The deployment's media storage: `media/` under its data folder (downloads and uploads alike)."""
+    return LocalMediaStorage(data_dir / "media")

@@ -7,6 +7,7 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Mapping
 
 import structlog
 from starlette.exceptions import HTTPException
@@ -96,19 +97,25 @@ class RequestContextMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Refuses bodies over the limit with 413 before the app reads them (declared or streamed)."""
+    """Refuses bodies over the limit with 413 before the app reads them (declared or streamed).
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    `limits_by_path` gives exact paths their own limit (file uploads need more than JSON bodies do)."""
+
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, limits_by_path: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.limits_by_path = dict(limits_by_path or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limits_by_path.get(scope["path"].rstrip("/") or "/", self.max_bytes)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _too_large(send, self.max_bytes)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _too_large(send, limit)
             return
         received = 0
         response_started = False
@@ -118,8 +125,8 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _BodyTooLarge(self.max_bytes)
+                if received > limit:
+                    raise _BodyTooLarge(limit)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -132,7 +139,7 @@ class BodySizeLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except _BodyTooLarge:
             if not response_started:
-                await _too_large(send, self.max_bytes)
+                await _too_large(send, limit)
 
 
 class _BodyTooLarge(HTTPException):

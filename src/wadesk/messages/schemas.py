@@ -52,15 +52,30 @@ class TextIn(StrictInput):
 
 class MediaIn(StrictInput):
     link: str | None = Field(default=None, max_length=2048, pattern=r"^https?://")
-    media_id: str | None = Field(default=None, max_length=128)
+    media_id: str | None = Field(
+        default=None, max_length=128, description="A media id Meta gave (uploaded to Meta elsewhere)."
+    )
+    upload_id: uuid.UUID | None = Field(
+        default=None, description="The id POST /api/media answered: the file is uploaded to Meta when sent."
+    )
     caption: str | None = Field(default=None, max_length=1024)
     filename: str | None = Field(default=None, max_length=240)
 
     @model_validator(mode="after")
     def _one_source(self) -> MediaIn:
-        if bool(self.link) == bool(self.media_id):
-            raise ValueError("give exactly one of link or mediaId")
+        if sum(1 for source in (self.link, self.media_id, self.upload_id) if source) != 1:
+            raise ValueError("give exactly one of link, mediaId or uploadId")
+        if self.media_id and _looks_like_uuid(self.media_id):
+            raise ValueError("mediaId is Meta's media id; send the id of POST /api/media as uploadId")
         return self
+
+
+def _looks_like_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 class LocationIn(StrictInput):

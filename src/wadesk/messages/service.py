@@ -24,6 +24,7 @@ from wadesk.conversations.repository import ConversationRepository
 from wadesk.conversations.window import window_is_open
 from wadesk.db.base import utcnow
 from wadesk.errors import NotFound, Unprocessable
+from wadesk.media.service import attach_upload, stored_path
 from wadesk.messages.models import Direction, Message, MessageStatus
 from wadesk.messages.repository import MessageRepository
 from wadesk.messages.schemas import MEDIA_TYPES, MessageError, MessageOut, SendMessageIn, TemplateIn, TextIn
@@ -199,11 +200,29 @@ async def _content(session: AsyncSession, number: PhoneNumber, data: SendMessage
         return await _template_content(session, number, data.template)
     if data.type in MEDIA_TYPES:
         media = getattr(data, data.type)
-        content = {"link": media.link} if media.link else {"id": media.media_id}
+        content: dict[str, Any]
+        filename = media.filename
+        if media.upload_id:
+            upload = await attach_upload(session, media.upload_id, data.type)
+            filename = filename or upload.filename
+            # Our copy: shown in the thread, and handed to Meta by the sender (which then adds Meta's "id").
+            content = {
+                "media": {
+                    "stored": True,
+                    "uploadId": str(upload.id),
+                    "mimeType": upload.mime_type,
+                    "size": upload.size,
+                    "filename": upload.filename,
+                }
+            }
+        elif media.link:
+            content = {"link": media.link}
+        else:
+            content = {"id": media.media_id}
         if media.caption and data.type in {"image", "video", "document"}:
             content["caption"] = media.caption
-        if media.filename and data.type == "document":
-            content["filename"] = media.filename
+        if filename and data.type == "document":
+            content["filename"] = filename
         return content
     if data.type == "location":
         assert data.location is not None
@@ -415,11 +434,14 @@ async def media_file(ctx: Ctx, message_id: uuid.UUID) -> tuple[Path, str, str | 
         raise NotFound("This message has no stored media.", code="media_not_found")
     from wadesk.messages.tasks import media_key, media_storage
 
-    path = media_storage(ctx.runtime).path(media_key(ctx.tenant_id, message.id))
+    if media.get("uploadId"):  # sent from a file an agent uploaded
+        path = stored_path(ctx.runtime, ctx.tenant_id, uuid.UUID(str(media["uploadId"])))
+    else:
+        path = media_storage(ctx.runtime).path(media_key(ctx.tenant_id, message.id))
     if not path.is_file():
         raise NotFound("This message has no stored media.", code="media_not_found")
     mime = str(media.get("mimeType") or message.content.get("mime_type") or "application/octet-stream")
-    return path, mime, message.content.get("filename")
+    return path, mime, message.content.get("filename") or media.get("filename")
 
 
 async def retry_media(ctx: Ctx, message_id: uuid.UUID) -> Message:

@@ -6,8 +6,11 @@ claim is committed before Meta is called, and the outcome is committed as soon a
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -26,8 +29,10 @@ from wadesk.db.session import unit_of_work
 from wadesk.infra import metrics
 from wadesk.infra.jobs import job
 from wadesk.infra.runtime import Runtime, current_runtime
-from wadesk.infra.storage import LocalMediaStorage
+from wadesk.infra.storage import LocalMediaStorage, media_storage_in
+from wadesk.media.service import find_upload, read_upload
 from wadesk.messages.models import Direction, Message, MessageStatus
+from wadesk.messages.schemas import MEDIA_TYPES
 from wadesk.messages.status import advance
 from wadesk.phone_numbers.models import PhoneNumber, PhoneNumberStatus
 from wadesk.phone_numbers.service import decrypt_credential
@@ -47,6 +52,8 @@ SEND_RETRY_WAIT = wait_random_exponential(multiplier=0.5, max=8)
 CLAIM_EXPIRES_AFTER = timedelta(seconds=75)
 # Our own keys in a template's stored content that Meta must not receive.
 _PRIVATE_TEMPLATE_KEYS = ("rendered", "category")
+# Meta keeps an uploaded file 30 days; past this, a retry uploads it again rather than risk an expired id.
+META_MEDIA_ID_LIFETIME = timedelta(days=29)
 
 
 def meta_content(message: Message) -> outbound.Content:
@@ -59,7 +66,95 @@ def meta_content(message: Message) -> outbound.Content:
         if not body.get("components"):
             body.pop("components", None)
         return outbound.Content("template", body)
+    if message.type in MEDIA_TYPES:
+        return outbound.Content(message.type, {k: v for k, v in content.items() if k != "media"})
     return outbound.Content(message.type, dict(content))
+
+
+def _upload_to_hand_over(message: Message) -> uuid.UUID | None:
+    """The uploaded file this message still has to give Meta: none for media sent by link or Meta id, or
+    when Meta got the file recently enough for its media id to still be valid."""
+    if message.type not in MEDIA_TYPES:
+        return None
+    media = message.content.get("media") or {}
+    upload_id = media.get("uploadId")
+    if not upload_id:
+        return None
+    handed_at = media.get("metaUploadedAt")
+    if (
+        message.content.get("id")
+        and isinstance(handed_at, str)
+        and datetime.fromisoformat(handed_at) > utcnow() - META_MEDIA_ID_LIFETIME
+    ):
+        return None
+    return uuid.UUID(str(upload_id))
+
+
+@dataclass(frozen=True, slots=True)
+class UploadedFile:
+    id: uuid.UUID
+    mime_type: str
+    filename: str
+
+
+async def _upload_holding_claim(
+    runtime: Runtime, tenant: uuid.UUID, key: uuid.UUID, token: str, meta_number_id: str, file: UploadedFile
+) -> str:
+    """Upload the stored file to Meta for this number; returns Meta's media id. A large file can take longer
+    than a claim lasts, so the claim is renewed meanwhile (or the sweeper would hand the message to another
+    worker and it would be sent twice)."""
+    heartbeat = asyncio.create_task(_renew_claim(runtime, tenant, key))
+    try:
+        return await _upload_to_meta(runtime, tenant, token, meta_number_id, file)
+    finally:
+        heartbeat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await heartbeat
+
+
+async def _renew_claim(runtime: Runtime, tenant: uuid.UUID, key: uuid.UUID) -> None:
+    while True:
+        await asyncio.sleep(CLAIM_EXPIRES_AFTER.total_seconds() / 3)
+        async with unit_of_work(runtime.sessionmaker, tenant) as session:
+            await session.execute(
+                update(Message)
+                .where(Message.id == key, Message.status == MessageStatus.SENDING)
+                .values(updated_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+
+
+async def _upload_to_meta(
+    runtime: Runtime, tenant: uuid.UUID, token: str, meta_number_id: str, file: UploadedFile
+) -> str:
+    # Retried like a send, and also after a timeout: uploading a file twice only leaves a spare copy at Meta.
+    try:
+        data = await read_upload(runtime, tenant, file.id)
+    except OSError as exc:
+        raise GraphApiError(
+            "The uploaded file is no longer stored; upload it again.", details=str(exc)[:300]
+        ) from exc
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception(lambda exc: isinstance(exc, GraphApiError) and exc.retryable),
+        stop=stop_after_attempt(MAX_SEND_ATTEMPTS) | stop_after_delay(MAX_RETRY_SECONDS),
+        wait=SEND_RETRY_WAIT,
+        reraise=True,
+    ):
+        with attempt:
+            return await runtime.graph.upload_media(
+                token, meta_number_id, data, mime_type=file.mime_type, filename=file.filename
+            )
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _remember_meta_media_id(runtime: Runtime, tenant: uuid.UUID, key: uuid.UUID, media_id: str) -> None:
+    """Keep Meta's media id on the message, so a retry within its lifetime sends it without uploading."""
+    async with unit_of_work(runtime.sessionmaker, tenant) as session:
+        message = await session.get(Message, key, with_for_update=True)
+        if message is None:
+            return
+        media = {**(message.content.get("media") or {}), "metaUploadedAt": utcnow().isoformat()}
+        message.content = {**message.content, "id": media_id, "media": media}
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -100,16 +195,27 @@ async def send_message(message_id: str, tenant_id: str) -> str:
         if message is None or number is None or contact is None:
             return "missing"
         token = decrypt_credential(runtime.keyring, tenant, number.access_token_encrypted)
-        payload = outbound.build_message(
-            outbound.phone_recipient(contact.wa_id) if contact.wa_id else None,
-            meta_content(message),
-            recipient_bsuid=None if contact.wa_id else contact.bsuid,
-            reply_to=message.reply_to_wamid,
-            callback_data=str(message.id),
-        )
+        content = meta_content(message)
+        upload_id = _upload_to_hand_over(message)
+        upload = await find_upload(session, upload_id) if upload_id else None
+        file = UploadedFile(upload.id, upload.mime_type, upload.filename) if upload else None
+        wa_id, bsuid, reply_to = contact.wa_id, contact.bsuid, message.reply_to_wamid
         meta_number_id, rate, number_key = number.phone_number_id, number.messages_per_second, str(number.id)
     log_ctx = {"message_id": message_id, "tenant_id": tenant_id}
     try:
+        if upload_id is not None:
+            if file is None:
+                raise GraphApiError("The uploaded file of this message no longer exists; upload it again.")
+            media_id = await _upload_holding_claim(runtime, tenant, key, token, meta_number_id, file)
+            await _remember_meta_media_id(runtime, tenant, key, media_id)
+            content = outbound.Content(content.type, {**content.body, "id": media_id})
+        payload = outbound.build_message(
+            outbound.phone_recipient(wa_id) if wa_id else None,
+            content,
+            recipient_bsuid=None if wa_id else bsuid,
+            reply_to=reply_to,
+            callback_data=message_id,
+        )
         result = await _send_with_retries(runtime, token, meta_number_id, payload, number_key, rate)
     except GraphApiError as exc:
         await _record_failure(runtime, tenant, key, exc)
@@ -209,7 +315,7 @@ def media_key(tenant_id: uuid.UUID, message_id: uuid.UUID) -> str:
 
 
 def media_storage(runtime: Runtime) -> LocalMediaStorage:
-    return LocalMediaStorage(runtime.settings.data_dir / "media")
+    return media_storage_in(runtime.settings.data_dir)
 
 
 @job("download_media")

@@ -340,6 +340,7 @@ class GraphClient:
         json: Any = None,
         data: Mapping[str, str] | None = None,
         files: Mapping[str, tuple[str, bytes, str]] | None = None,
+        timeout: httpx.Timeout | float | None = None,
     ) -> tuple[int, Any]:
         """One Graph request: returns (status, decoded JSON) for 2xx, raises GraphApiError otherwise."""
         headers = self._auth(token)
@@ -352,7 +353,7 @@ class GraphClient:
                 data=data,
                 files=files,
                 headers=headers,
-                timeout=self._timeout,
+                timeout=timeout if timeout is not None else self._timeout,
             )
         except httpx.TransportError as exc:
             raise GraphApiError.from_transport_error(exc) from exc
@@ -418,6 +419,8 @@ class GraphClient:
             token=token,
             data={"messaging_product": outbound.MESSAGING_PRODUCT, "type": mime_type},
             files={"file": (filename, content, mime_type)},
+            # Up to 100 MB go up: as long as a download may take.
+            timeout=self._media_timeout,
         )
         try:
             return _UploadResponse.model_validate(data).id

@@ -1,6 +1,14 @@
 /** Query keys and the cache updates shared by mutations and the live event stream. */
 import type { InfiniteData, QueryClient } from "@tanstack/react-query";
-import type { ConversationFilters, ConversationOut, MessageOut } from "./resources";
+import type {
+  CampaignOut,
+  CampaignStats,
+  CampaignStatus,
+  ConversationFilters,
+  ConversationOut,
+  MessageOut,
+  RecipientFilters,
+} from "./resources";
 
 type Page<T> = { items: T[]; nextCursor?: string | null };
 
@@ -16,12 +24,30 @@ export const keys = {
   contacts: ["contacts"] as const,
   contact: (id: string) => ["contact", id] as const,
   me: ["me"] as const,
+  campaigns: ["campaigns"] as const,
+  campaignList: (status: CampaignStatus | undefined) => ["campaigns", "list", status ?? "all"] as const,
+  campaign: (id: string) => ["campaigns", "detail", id] as const,
+  campaignStats: (id: string) => ["campaigns", "stats", id] as const,
+  campaignPreview: (id: string) => ["campaigns", "preview", id] as const,
+  campaignRecipients: (id: string) => ["campaigns", "recipients", id] as const,
+  campaignRecipientList: (id: string, filters: RecipientFilters) => ["campaigns", "recipients", id, filters] as const,
+  contactTags: ["contact-tags"] as const,
+  audit: ["audit"] as const,
+  apiKeys: ["api-keys"] as const,
+  webhooks: ["webhooks"] as const,
+  webhookEventTypes: ["webhook-event-types"] as const,
+  webhookDeliveries: (id: string) => ["webhook-deliveries", id] as const,
+  webhookDelivery: (webhookId: string, deliveryId: string) => ["webhook-delivery", webhookId, deliveryId] as const,
+  notes: (conversationId: string) => ["notes", conversationId] as const,
+  canned: ["canned-responses"] as const,
+  labels: ["labels"] as const,
 };
 
 export function conversationMatches(conversation: ConversationOut, filters: ConversationFilters): boolean {
   if (filters.status && conversation.status !== filters.status) return false;
   if (filters.assigneeId && conversation.assignee?.id !== filters.assigneeId) return false;
   if (filters.unassigned && conversation.assignee) return false;
+  if (filters.label && !conversation.labels.includes(filters.label)) return false;
   return true;
 }
 
@@ -132,4 +158,47 @@ export function removeMessage(queryClient: QueryClient, conversationId: string, 
   queryClient.setQueryData<InfiniteData<Page<MessageOut>>>(keys.thread(conversationId), (data) =>
     data ? { ...data, pages: data.pages.map((p) => ({ ...p, items: p.items.filter((m) => m.id !== id) })) } : data,
   );
+}
+
+/** What a campaign's stats say about the campaign itself (status, reasons, counts, times). */
+function withStats(campaign: CampaignOut, stats: CampaignStats): CampaignOut {
+  return {
+    ...campaign,
+    status: stats.status,
+    pausedReason: stats.pausedReason,
+    waitingReason: stats.waitingReason,
+    waitingUntil: stats.waitingUntil,
+    counts: stats.counts,
+    startedAt: stats.startedAt,
+    completedAt: stats.completedAt,
+  };
+}
+
+const recipientRefresh = new Map<string, ReturnType<typeof setTimeout>>();
+
+/**
+ * A campaign's latest figures, from a `campaign.updated` event or a polled `GET …/stats`, whichever comes: the
+ * stats, the campaign and every loaded list follow (an older answer never replaces a newer one), and the
+ * recipients on screen are refetched at most every two seconds.
+ */
+export function applyCampaignStats(queryClient: QueryClient, stats: CampaignStats): void {
+  const id = stats.campaignId;
+  const current = queryClient.getQueryData<CampaignStats>(keys.campaignStats(id));
+  if (current && current.generatedAt > stats.generatedAt) return;
+  queryClient.setQueryData<CampaignStats>(keys.campaignStats(id), stats);
+  queryClient.setQueryData<CampaignOut>(keys.campaign(id), (old) => (old ? withStats(old, stats) : old));
+  queryClient.setQueriesData<InfiniteData<Page<CampaignOut>>>({ queryKey: [...keys.campaigns, "list"] }, (data) =>
+    data
+      ? { ...data, pages: data.pages.map((p) => ({ ...p, items: p.items.map((c) => (c.id === id ? withStats(c, stats) : c)) })) }
+      : data,
+  );
+  if (!recipientRefresh.has(id)) {
+    recipientRefresh.set(
+      id,
+      setTimeout(() => {
+        recipientRefresh.delete(id);
+        void queryClient.invalidateQueries({ queryKey: keys.campaignRecipients(id) });
+      }, 2000),
+    );
+  }
 }

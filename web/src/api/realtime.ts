@@ -6,8 +6,10 @@
  */
 import { fetchEventSource, type EventSourceMessage } from "@microsoft/fetch-event-source";
 import type { QueryClient } from "@tanstack/react-query";
-import { applyConversation, applyMessage, keys } from "./cache";
-import type { ConversationOut, MessageOut } from "./resources";
+import { applyCampaignStats, applyConversation, applyMessage, keys } from "./cache";
+import type { CampaignStats, ConversationOut, MessageOut } from "./resources";
+import { applyNote, removeNote, type NoteOut } from "./collaboration";
+import { applyPresence, type PresenceEvent } from "./presence";
 import { getAccessToken, onTokenChanged, refreshSession } from "./session";
 
 export type ConnectionState = "connecting" | "live" | "offline";
@@ -68,6 +70,35 @@ export function startRealtime(queryClient: QueryClient, handlers: RealtimeHandle
       case "contact.updated":
         void queryClient.invalidateQueries({ queryKey: keys.contacts });
         break;
+      case "note.created":
+      case "note.updated":
+        applyNote(queryClient, data as NoteOut);
+        break;
+      case "note.deleted": {
+        const gone = data as { id: string; conversationId: string };
+        removeNote(queryClient, gone.conversationId, gone.id);
+        break;
+      }
+      case "conversation.presence":
+        applyPresence(data as PresenceEvent);
+        break;
+      case "label.created":
+        void queryClient.invalidateQueries({ queryKey: keys.labels });
+        break;
+      case "label.updated":
+      case "label.deleted": {
+        void queryClient.invalidateQueries({ queryKey: keys.labels });
+        // A rename or a delete changes every conversation carrying the label.
+        const change = data as { label: string; previous?: string };
+        if (event.event === "label.deleted" || (change.previous && change.previous !== change.label)) {
+          void queryClient.invalidateQueries({ queryKey: keys.conversations });
+          void queryClient.invalidateQueries({ queryKey: ["conversation"] });
+        }
+        break;
+      }
+      case "campaign.updated": // admins only; the campaign's stats, at most one per campaign per second
+        applyCampaignStats(queryClient, data as CampaignStats);
+        break;
       default:
         break;
     }
@@ -110,6 +141,7 @@ export function startRealtime(queryClient: QueryClient, handlers: RealtimeHandle
         // Events older than the server's replay buffer cannot be resent: refetch what is on screen.
         if (!resumed) return;
         void queryClient.invalidateQueries({ queryKey: keys.stats });
+        void queryClient.invalidateQueries({ queryKey: keys.campaigns });
       },
       onmessage: handle,
       onclose() {

@@ -1,25 +1,50 @@
 /** Every API call the app makes, with readable names over the generated client. */
 import * as sdk from "../client/sdk.gen";
 import type {
+  ApiKeyCreated,
+  ApiKeyOut,
+  ApiKeyScope,
+  AudiencePreview,
+  AuditEntryOut,
+  CampaignCreate,
+  CampaignOut,
+  CampaignPreviewIn,
+  CampaignStats,
+  CampaignStatus,
+  ContactAudience,
   ContactDetail,
   ContactOut,
   ConversationDetail,
   ConversationOut,
   ConversationStats,
   ConversationStatus,
+  CsvUploadResult,
+  DeliveryDetail,
+  DeliveryOut,
+  DeliveryStatus,
   MeOut,
   MessageOut,
   Overview,
+  PageAuditEntryOut,
+  PageCampaignOut,
   PageContactOut,
   PageConversationOut,
+  PageDeliveryOut,
+  PageRecipientOut,
   PageMessageOut,
   PageTemplateOut,
+  ParameterMapping,
+  ParameterSource,
   PhoneNumberCreate,
   PhoneNumberOut,
   PhoneNumberUpdate,
+  RecipientOut,
+  RecipientStatus,
   RegisterIn,
   RegisterOut,
+  RetryResult,
   SendMessageIn,
+  TagCount,
   TemplateOut,
   TenantOut,
   TenantSettingsUpdate,
@@ -27,6 +52,10 @@ import type {
   UserCreate,
   UserDetail,
   UserUpdate,
+  WebhookCreate,
+  WebhookCreated,
+  WebhookOut,
+  WebhookUpdate,
 } from "../client/types.gen";
 import { call } from "./http";
 
@@ -49,6 +78,8 @@ export type ConversationFilters = {
   assigneeId?: string;
   unassigned?: boolean;
   search?: string;
+  /** Only conversations carrying this label (as the catalogue names it). */
+  label?: string;
 };
 
 // --- auth -------------------------------------------------------------------------------------------------
@@ -71,6 +102,7 @@ export const listConversations = (
         assigneeId: filters.assigneeId,
         unassigned: filters.unassigned || undefined,
         search: filters.search || undefined,
+        label: filters.label || undefined,
         cursor: cursor ?? undefined,
         limit,
       },
@@ -159,3 +191,145 @@ export const updateTenant = (body: TenantSettingsUpdate): Promise<TenantOut> =>
 // --- analytics --------------------------------------------------------------------------------------------
 export const analyticsOverview = (from: string, to: string, tz: string): Promise<Overview> =>
   call(sdk.overviewApiAnalyticsOverviewGet({ query: { from, to, tz } }));
+
+// --- campaigns (admin) ------------------------------------------------------------------------------------
+export type {
+  AudiencePreview,
+  CampaignCreate,
+  CampaignOut,
+  CampaignStats,
+  CampaignStatus,
+  ContactAudience,
+  CsvUploadResult,
+  ParameterMapping,
+  ParameterSource,
+  RecipientOut,
+  RecipientStatus,
+  TagCount,
+};
+/** The lifecycle actions of `POST /api/campaigns/{id}/<action>` that answer the campaign. */
+export type CampaignAction = "schedule" | "unschedule" | "start" | "pause" | "resume" | "cancel";
+export type RecipientFilters = { status?: RecipientStatus; search?: string };
+
+export const listCampaigns = (status: CampaignStatus | undefined, cursor: string | null): Promise<PageCampaignOut> =>
+  call(sdk.listCampaignsApiCampaignsGet({ query: { status, cursor: cursor ?? undefined, limit: 50 } }));
+export const getCampaign = (id: string): Promise<CampaignOut> =>
+  call(sdk.getCampaignApiCampaignsCampaignIdGet({ path: { campaign_id: id } }));
+export const createCampaign = (body: CampaignCreate): Promise<CampaignOut> =>
+  call(sdk.createCampaignApiCampaignsPost({ body }));
+export const deleteCampaign = (id: string): Promise<unknown> =>
+  call(sdk.deleteCampaignApiCampaignsCampaignIdDelete({ path: { campaign_id: id } }));
+export const previewAudience = (body: CampaignPreviewIn): Promise<AudiencePreview> =>
+  call(sdk.previewAudienceApiCampaignsPreviewPost({ body }));
+export const previewCampaign = (id: string): Promise<AudiencePreview> =>
+  call(sdk.previewCampaignApiCampaignsCampaignIdPreviewGet({ path: { campaign_id: id } }));
+export const uploadCampaignCsv = (id: string, file: Blob, phoneColumn?: string | null): Promise<CsvUploadResult> =>
+  call(
+    sdk.uploadCsvApiCampaignsCampaignIdAudienceCsvPost({
+      path: { campaign_id: id },
+      query: { phoneColumn: phoneColumn || undefined },
+      body: file,
+    }),
+  );
+export const campaignStats = (id: string): Promise<CampaignStats> =>
+  call(sdk.campaignStatsApiCampaignsCampaignIdStatsGet({ path: { campaign_id: id } }));
+export const listRecipients = (id: string, filters: RecipientFilters, cursor: string | null): Promise<PageRecipientOut> =>
+  call(
+    sdk.listRecipientsApiCampaignsCampaignIdRecipientsGet({
+      path: { campaign_id: id },
+      query: { status: filters.status, search: filters.search || undefined, cursor: cursor ?? undefined, limit: 50 },
+    }),
+  );
+/** `schedule` takes the time (read in `timezone` when it has no offset); without it the campaign's own is used. */
+export function campaignAction(
+  id: string,
+  action: CampaignAction,
+  schedule?: { scheduledAt: string; timezone?: string | null },
+): Promise<CampaignOut> {
+  const path = { campaign_id: id };
+  switch (action) {
+    case "schedule":
+      return call(sdk.scheduleCampaignApiCampaignsCampaignIdSchedulePost({ path, body: schedule }));
+    case "unschedule":
+      return call(sdk.unscheduleCampaignApiCampaignsCampaignIdUnschedulePost({ path }));
+    case "start":
+      return call(sdk.startCampaignApiCampaignsCampaignIdStartPost({ path }));
+    case "pause":
+      return call(sdk.pauseCampaignApiCampaignsCampaignIdPausePost({ path }));
+    case "resume":
+      return call(sdk.resumeCampaignApiCampaignsCampaignIdResumePost({ path }));
+    case "cancel":
+      return call(sdk.cancelCampaignApiCampaignsCampaignIdCancelPost({ path }));
+  }
+}
+export const retryFailedRecipients = (id: string): Promise<RetryResult> =>
+  call(sdk.retryFailedApiCampaignsCampaignIdRetryFailedPost({ path: { campaign_id: id } }));
+export const listContactTags = (): Promise<TagCount[]> => call(sdk.listTagsApiContactsTagsGet({}));
+
+// --- audit log (admin) ------------------------------------------------------------------------------------
+export type AuditEntry = AuditEntryOut;
+export type AuditFilters = { action?: string; actorId?: string; targetType?: string; targetId?: string; since?: string; until?: string };
+
+export const listAudit = (filters: AuditFilters, cursor: string | null): Promise<PageAuditEntryOut> =>
+  call(
+    sdk.listAuditApiAuditGet({
+      query: {
+        action: filters.action || undefined,
+        actorId: filters.actorId || undefined,
+        targetType: filters.targetType || undefined,
+        targetId: filters.targetId || undefined,
+        since: filters.since || undefined,
+        until: filters.until || undefined,
+        cursor: cursor ?? undefined,
+        limit: 50,
+      },
+    }),
+  );
+
+// --- API keys (admin) -------------------------------------------------------------------------------------
+export type { ApiKeyCreated, ApiKeyOut, ApiKeyScope };
+
+export const listApiKeys = (): Promise<ApiKeyOut[]> => call(sdk.listKeysApiApiKeysGet({}));
+export const createApiKey = (name: string, scopes: ApiKeyScope[]): Promise<ApiKeyCreated> =>
+  call(sdk.createKeyApiApiKeysPost({ body: { name, scopes } }));
+export const renameApiKey = (id: string, name: string): Promise<ApiKeyOut> =>
+  call(sdk.renameKeyApiApiKeysKeyIdPatch({ path: { key_id: id }, body: { name } }));
+export const rotateApiKey = (id: string): Promise<ApiKeyCreated> =>
+  call(sdk.rotateKeyApiApiKeysKeyIdRotatePost({ path: { key_id: id } }));
+export const revokeApiKey = (id: string): Promise<unknown> =>
+  call(sdk.revokeKeyApiApiKeysKeyIdDelete({ path: { key_id: id } }));
+
+// --- outbound webhooks (admin) ----------------------------------------------------------------------------
+export type { DeliveryDetail, DeliveryOut, DeliveryStatus, WebhookCreated, WebhookOut };
+
+export const listWebhookEventTypes = (): Promise<string[]> => call(sdk.listEventTypesApiIntegrationsWebhooksEventsGet({}));
+export const listWebhooks = (): Promise<WebhookOut[]> => call(sdk.listWebhooksApiIntegrationsWebhooksGet({}));
+export const createWebhook = (body: WebhookCreate): Promise<WebhookCreated> =>
+  call(sdk.createWebhookApiIntegrationsWebhooksPost({ body }));
+export const updateWebhook = (id: string, body: WebhookUpdate): Promise<WebhookOut> =>
+  call(sdk.updateWebhookApiIntegrationsWebhooksWebhookIdPatch({ path: { webhook_id: id }, body }));
+export const deleteWebhook = (id: string): Promise<unknown> =>
+  call(sdk.deleteWebhookApiIntegrationsWebhooksWebhookIdDelete({ path: { webhook_id: id } }));
+export const rotateWebhookSecret = (id: string): Promise<string> =>
+  call(sdk.rotateSecretApiIntegrationsWebhooksWebhookIdRotateSecretPost({ path: { webhook_id: id } })).then((r) => r.secret);
+export const sendWebhookTest = (id: string): Promise<DeliveryOut> =>
+  call(sdk.sendTestApiIntegrationsWebhooksWebhookIdTestPost({ path: { webhook_id: id } }));
+export const listDeliveries = (id: string, status: DeliveryStatus | undefined, cursor: string | null): Promise<PageDeliveryOut> =>
+  call(
+    sdk.listDeliveriesApiIntegrationsWebhooksWebhookIdDeliveriesGet({
+      path: { webhook_id: id },
+      query: { status, cursor: cursor ?? undefined, limit: 25 },
+    }),
+  );
+export const getDelivery = (webhookId: string, deliveryId: string): Promise<DeliveryDetail> =>
+  call(
+    sdk.getDeliveryApiIntegrationsWebhooksWebhookIdDeliveriesDeliveryIdGet({
+      path: { webhook_id: webhookId, delivery_id: deliveryId },
+    }),
+  );
+export const replayDelivery = (webhookId: string, deliveryId: string): Promise<DeliveryOut> =>
+  call(
+    sdk.replayDeliveryApiIntegrationsWebhooksWebhookIdDeliveriesDeliveryIdReplayPost({
+      path: { webhook_id: webhookId, delivery_id: deliveryId },
+    }),
+  );

@@ -280,6 +280,18 @@ export type AuditEntryOut = {
 export type Availability = 'online' | 'away';
 
 /**
+ * Body_upload_media_api_media_post
+ */
+export type BodyUploadMediaApiMediaPost = {
+    /**
+     * File
+     *
+     * The file, with its MIME type and name
+     */
+    file: Blob | File;
+};
+
+/**
  * CampaignCreate
  */
 export type CampaignCreate = {
@@ -1763,17 +1775,57 @@ export type InvalidRow = {
 };
 
 /**
- * LabelCount
+ * LabelCreate
  */
-export type LabelCount = {
+export type LabelCreate = {
     /**
-     * Count
+     * Color
      */
-    count: number;
+    color?: 'gray' | 'red' | 'pink' | 'grape' | 'violet' | 'indigo' | 'blue' | 'cyan' | 'teal' | 'green' | 'lime' | 'yellow' | 'orange';
     /**
      * Label
      */
     label: string;
+};
+
+/**
+ * LabelOut
+ */
+export type LabelOut = {
+    /**
+     * Color
+     */
+    color: 'gray' | 'red' | 'pink' | 'grape' | 'violet' | 'indigo' | 'blue' | 'cyan' | 'teal' | 'green' | 'lime' | 'yellow' | 'orange';
+    /**
+     * Count
+     *
+     * How many conversations carry the label.
+     */
+    count: number;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Label
+     */
+    label: string;
+};
+
+/**
+ * LabelUpdate
+ */
+export type LabelUpdate = {
+    /**
+     * Color
+     */
+    color?: 'gray' | 'red' | 'pink' | 'grape' | 'violet' | 'indigo' | 'blue' | 'cyan' | 'teal' | 'green' | 'lime' | 'yellow' | 'orange' | null;
+    /**
+     * Label
+     *
+     * A new name: every conversation carrying the label is renamed with it.
+     */
+    label?: string | null;
 };
 
 /**
@@ -1848,8 +1900,62 @@ export type MediaIn = {
     link?: string | null;
     /**
      * Mediaid
+     *
+     * A media id Meta gave (uploaded to Meta elsewhere).
      */
     mediaId?: string | null;
+    /**
+     * Uploadid
+     *
+     * The id POST /api/media answered: the file is uploaded to Meta when sent.
+     */
+    uploadId?: string | null;
+};
+
+/**
+ * MediaUploadOut
+ */
+export type MediaUploadOut = {
+    /**
+     * Attached
+     *
+     * Whether a message uses the file (it can no longer be deleted).
+     */
+    attached: boolean;
+    /**
+     * Createdat
+     */
+    createdAt: string;
+    /**
+     * Filename
+     */
+    filename: string;
+    /**
+     * Id
+     *
+     * Send it as `uploadId` in the media object of POST /api/messages.
+     */
+    id: string;
+    /**
+     * Kind
+     *
+     * The message type this file is sent as.
+     */
+    kind: 'image' | 'video' | 'audio' | 'document' | 'sticker';
+    /**
+     * Mimetype
+     */
+    mimeType: string;
+    /**
+     * Sha256
+     *
+     * Hex SHA-256 of the file.
+     */
+    sha256: string;
+    /**
+     * Size
+     */
+    size: number;
 };
 
 /**
@@ -7593,10 +7699,264 @@ export type ListLabelsApiLabelsGetResponses = {
      *
      * Successful Response
      */
-    200: Array<LabelCount>;
+    200: Array<LabelOut>;
 };
 
 export type ListLabelsApiLabelsGetResponse = ListLabelsApiLabelsGetResponses[keyof ListLabelsApiLabelsGetResponses];
+
+export type CreateLabelApiLabelsPostData = {
+    body: LabelCreate;
+    path?: never;
+    query?: never;
+    url: '/api/labels';
+};
+
+export type CreateLabelApiLabelsPostErrors = {
+    /**
+     * Unauthorized
+     */
+    401: ErrorResponse;
+    /**
+     * Forbidden
+     */
+    403: ErrorResponse;
+    /**
+     * Conflict
+     */
+    409: ErrorResponse;
+    /**
+     * Unprocessable Entity
+     */
+    422: ErrorResponse;
+};
+
+export type CreateLabelApiLabelsPostError = CreateLabelApiLabelsPostErrors[keyof CreateLabelApiLabelsPostErrors];
+
+export type CreateLabelApiLabelsPostResponses = {
+    /**
+     * Successful Response
+     */
+    201: LabelOut;
+};
+
+export type CreateLabelApiLabelsPostResponse = CreateLabelApiLabelsPostResponses[keyof CreateLabelApiLabelsPostResponses];
+
+export type DeleteLabelApiLabelsLabelIdDeleteData = {
+    body?: never;
+    path: {
+        /**
+         * Label Id
+         */
+        label_id: string;
+    };
+    query?: never;
+    url: '/api/labels/{label_id}';
+};
+
+export type DeleteLabelApiLabelsLabelIdDeleteErrors = {
+    /**
+     * Unauthorized
+     */
+    401: ErrorResponse;
+    /**
+     * Forbidden
+     */
+    403: ErrorResponse;
+    /**
+     * Not Found
+     */
+    404: ErrorResponse;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type DeleteLabelApiLabelsLabelIdDeleteError = DeleteLabelApiLabelsLabelIdDeleteErrors[keyof DeleteLabelApiLabelsLabelIdDeleteErrors];
+
+export type DeleteLabelApiLabelsLabelIdDeleteResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type DeleteLabelApiLabelsLabelIdDeleteResponse = DeleteLabelApiLabelsLabelIdDeleteResponses[keyof DeleteLabelApiLabelsLabelIdDeleteResponses];
+
+export type UpdateLabelApiLabelsLabelIdPatchData = {
+    body: LabelUpdate;
+    path: {
+        /**
+         * Label Id
+         */
+        label_id: string;
+    };
+    query?: never;
+    url: '/api/labels/{label_id}';
+};
+
+export type UpdateLabelApiLabelsLabelIdPatchErrors = {
+    /**
+     * Unauthorized
+     */
+    401: ErrorResponse;
+    /**
+     * Forbidden
+     */
+    403: ErrorResponse;
+    /**
+     * Not Found
+     */
+    404: ErrorResponse;
+    /**
+     * Conflict
+     */
+    409: ErrorResponse;
+    /**
+     * Unprocessable Entity
+     */
+    422: ErrorResponse;
+};
+
+export type UpdateLabelApiLabelsLabelIdPatchError = UpdateLabelApiLabelsLabelIdPatchErrors[keyof UpdateLabelApiLabelsLabelIdPatchErrors];
+
+export type UpdateLabelApiLabelsLabelIdPatchResponses = {
+    /**
+     * Successful Response
+     */
+    200: LabelOut;
+};
+
+export type UpdateLabelApiLabelsLabelIdPatchResponse = UpdateLabelApiLabelsLabelIdPatchResponses[keyof UpdateLabelApiLabelsLabelIdPatchResponses];
+
+export type UploadMediaApiMediaPostData = {
+    body: BodyUploadMediaApiMediaPost;
+    path?: never;
+    query?: never;
+    url: '/api/media';
+};
+
+export type UploadMediaApiMediaPostErrors = {
+    /**
+     * Unauthorized
+     */
+    401: ErrorResponse;
+    /**
+     * Forbidden
+     */
+    403: ErrorResponse;
+    /**
+     * Request Entity Too Large
+     */
+    413: ErrorResponse;
+    /**
+     * Unsupported Media Type
+     */
+    415: ErrorResponse;
+    /**
+     * Unprocessable Entity
+     */
+    422: ErrorResponse;
+};
+
+export type UploadMediaApiMediaPostError = UploadMediaApiMediaPostErrors[keyof UploadMediaApiMediaPostErrors];
+
+export type UploadMediaApiMediaPostResponses = {
+    /**
+     * Successful Response
+     */
+    201: MediaUploadOut;
+};
+
+export type UploadMediaApiMediaPostResponse = UploadMediaApiMediaPostResponses[keyof UploadMediaApiMediaPostResponses];
+
+export type DeleteMediaApiMediaMediaIdDeleteData = {
+    body?: never;
+    path: {
+        /**
+         * Media Id
+         */
+        media_id: string;
+    };
+    query?: never;
+    url: '/api/media/{media_id}';
+};
+
+export type DeleteMediaApiMediaMediaIdDeleteErrors = {
+    /**
+     * Unauthorized
+     */
+    401: ErrorResponse;
+    /**
+     * Forbidden
+     */
+    403: ErrorResponse;
+    /**
+     * Not Found
+     */
+    404: ErrorResponse;
+    /**
+     * Conflict
+     */
+    409: ErrorResponse;
+    /**
+     * Unprocessable Entity
+     */
+    422: ErrorResponse;
+};
+
+export type DeleteMediaApiMediaMediaIdDeleteError = DeleteMediaApiMediaMediaIdDeleteErrors[keyof DeleteMediaApiMediaMediaIdDeleteErrors];
+
+export type DeleteMediaApiMediaMediaIdDeleteResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type DeleteMediaApiMediaMediaIdDeleteResponse = DeleteMediaApiMediaMediaIdDeleteResponses[keyof DeleteMediaApiMediaMediaIdDeleteResponses];
+
+export type GetMediaApiMediaMediaIdGetData = {
+    body?: never;
+    path: {
+        /**
+         * Media Id
+         */
+        media_id: string;
+    };
+    query?: never;
+    url: '/api/media/{media_id}';
+};
+
+export type GetMediaApiMediaMediaIdGetErrors = {
+    /**
+     * Unauthorized
+     */
+    401: ErrorResponse;
+    /**
+     * Forbidden
+     */
+    403: ErrorResponse;
+    /**
+     * Not Found
+     */
+    404: ErrorResponse;
+    /**
+     * Unprocessable Entity
+     */
+    422: ErrorResponse;
+};
+
+export type GetMediaApiMediaMediaIdGetError = GetMediaApiMediaMediaIdGetErrors[keyof GetMediaApiMediaMediaIdGetErrors];
+
+export type GetMediaApiMediaMediaIdGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: MediaUploadOut;
+};
+
+export type GetMediaApiMediaMediaIdGetResponse = GetMediaApiMediaMediaIdGetResponses[keyof GetMediaApiMediaMediaIdGetResponses];
 
 export type ListMessagesApiMessagesGetData = {
     body?: never;

@@ -18,11 +18,13 @@ import { useDisclosure } from "@mantine/hooks";
 import {
   IconAddressBook,
   IconChartBar,
+  IconFileSearch,
   IconInbox,
   IconLogout,
   IconMessagePlus,
   IconMoon,
   IconSettings,
+  IconSpeakerphone,
   IconSun,
   IconTemplate,
 } from "@tabler/icons-react";
@@ -44,6 +46,12 @@ const NAV = [
   { to: "/templates", label: "Templates", icon: IconTemplate },
   { to: "/analytics", label: "Analytics", icon: IconChartBar },
   { to: "/settings", label: "Settings", icon: IconSettings },
+] as const;
+
+/** Pages only administrators can use (the API answers 403 to agents). */
+const ADMIN_NAV = [
+  { to: "/campaigns", label: "Campaigns", icon: IconSpeakerphone },
+  { to: "/audit", label: "Audit log", icon: IconFileSearch },
 ] as const;
 
 function ColorSchemeToggle() {
@@ -176,7 +184,7 @@ export function AppLayout() {
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="xs" aria-label="Main navigation">
-        {NAV.map((item) => {
+        {[...NAV.slice(0, -1), ...(auth.isAdmin ? ADMIN_NAV : []), ...NAV.slice(-1)].map((item) => {
           const active = pathname === item.to || pathname.startsWith(`${item.to}/`);
           const Icon = item.icon;
           return (

@@ -5,6 +5,7 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tansta
 import { useNavigate, useParams, useSearch } from "@tanstack/react-router";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { applyConversation, keys } from "../api/cache";
+import { setConversationLabels, useLabels } from "../api/collaboration";
 import { useUsers } from "../api/hooks";
 import {
   archiveConversation,
@@ -23,7 +24,7 @@ import { ConversationHeader } from "../features/inbox/ConversationHeader";
 import { ConversationList, type InboxView, type StatusTab } from "../features/inbox/ConversationList";
 import { Thread } from "../features/inbox/Thread";
 
-export type InboxSearch = { view?: InboxView; status?: Exclude<StatusTab, "any">; q?: string };
+export type InboxSearch = { view?: InboxView; status?: Exclude<StatusTab, "any">; q?: string; label?: string };
 
 function isTyping(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
@@ -51,8 +52,9 @@ export function InboxPage() {
       assigneeId: view === "mine" ? user?.id : undefined,
       unassigned: view === "unassigned" ? true : undefined,
       search: search.q,
+      label: search.label,
     }),
-    [status, view, user?.id, search.q],
+    [status, view, user?.id, search.q, search.label],
   );
 
   const list = useInfiniteQuery({
@@ -64,6 +66,7 @@ export function InboxPage() {
   const items = useMemo(() => list.data?.pages.flatMap((p) => p.items) ?? [], [list.data]);
   const stats = useQuery({ queryKey: keys.stats, queryFn: conversationStats });
   const users = useUsers();
+  const labelCatalog = useLabels();
 
   const fromList = items.find((c) => c.id === conversationId);
   const detail = useQuery({
@@ -91,6 +94,21 @@ export function InboxPage() {
     onSuccess: (updated) => {
       applyConversation(queryClient, updated);
       void queryClient.invalidateQueries({ queryKey: keys.stats });
+    },
+  });
+  const relabel = useMutation({
+    mutationFn: (labels: string[]) => setConversationLabels(conversationId ?? "", labels),
+    // Shown at once; put back if the API refuses.
+    onMutate: (labels) => {
+      if (conversation) applyConversation(queryClient, { ...conversation, labels });
+      return { previous: conversation };
+    },
+    onError: (_error, _labels, context) => {
+      if (context?.previous) applyConversation(queryClient, context.previous);
+    },
+    onSuccess: (updated) => {
+      applyConversation(queryClient, updated);
+      void queryClient.invalidateQueries({ queryKey: keys.labels });
     },
   });
   const archive = useMutation({
@@ -156,6 +174,9 @@ export function InboxPage() {
           search={search.q ?? ""}
           onSearch={(q) => go({ search: { q: q || undefined } })}
           stats={stats.data}
+          label={search.label}
+          onLabel={(label) => go({ search: { label } })}
+          labelCatalog={labelCatalog.data}
         />
       </Box>
       <Box className="inbox-thread" component="section" aria-label="Conversation">
@@ -172,6 +193,9 @@ export function InboxPage() {
               onBack={() => go({ id: null })}
               onTogglePanel={() => setPanelOpen(!showPanel)}
               panelOpen={showPanel}
+              labelCatalog={labelCatalog.data}
+              onLabels={(labels) => relabel.mutate(labels)}
+              labelsBusy={relabel.isPending}
             />
             <Box style={{ flex: 1, minHeight: 0 }}>
               <Thread key={conversation.id} ref={composer} conversation={conversation} onEscape={() => go({ id: null })} />

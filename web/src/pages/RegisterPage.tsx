@@ -12,8 +12,10 @@ export function RegisterPage() {
   const [form, setForm] = useState({ companyName: "", name: "", email: "", password: "" });
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const set = (field: keyof typeof form) => (e: React.ChangeEvent<HTMLInputElement>) =>
-    setForm((f) => ({ ...f, [field]: e.currentTarget.value }));
+  const set = (field: keyof typeof form) => (e: React.ChangeEvent<HTMLInputElement>) => {
+    const value = e.currentTarget.value; // React clears currentTarget before the updater runs
+    setForm((f) => ({ ...f, [field]: value }));
+  };
   const short = form.password.length > 0 && form.password.length < 10;
 
   const submit = async (event: FormEvent) => {

@@ -18,7 +18,17 @@ import {
   TextInput,
 } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
-import { IconBell, IconBuilding, IconPhone, IconPlus, IconUsers } from "@tabler/icons-react";
+import {
+  IconBell,
+  IconBuilding,
+  IconKey,
+  IconMessageBolt,
+  IconPhone,
+  IconPlus,
+  IconTag,
+  IconUsers,
+  IconWebhook,
+} from "@tabler/icons-react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useNavigate, useSearch } from "@tanstack/react-router";
 import { useState, type FormEvent } from "react";
@@ -35,6 +45,10 @@ import {
   type UserDetail,
 } from "../api/resources";
 import { useAuth } from "../auth/AuthProvider";
+import { CannedResponsesTab } from "../features/collaboration/CannedResponsesTab";
+import { LabelsTab } from "../features/collaboration/LabelsTab";
+import { ApiKeysTab } from "../features/settings/ApiKeysTab";
+import { WebhooksTab } from "../features/settings/WebhooksTab";
 import { relative } from "../lib/format";
 import { useAlertPreferences } from "../lib/preferences";
 import { Page } from "./Page";
@@ -116,8 +130,10 @@ function NumberModal({ number, opened, onClose }: { number: PhoneNumberOut | nul
       close();
     },
   });
-  const set = (field: keyof NumberForm) => (e: React.ChangeEvent<HTMLInputElement>) =>
-    setForm((f) => ({ ...f, [field]: e.currentTarget.value }));
+  const set = (field: keyof NumberForm) => (e: React.ChangeEvent<HTMLInputElement>) => {
+    const value = e.currentTarget.value; // React clears currentTarget before the updater runs
+    setForm((f) => ({ ...f, [field]: value }));
+  };
   const submit = (e: FormEvent) => {
     e.preventDefault();
     save.mutate();
@@ -563,7 +579,7 @@ export function SettingsPage() {
   const navigate = useNavigate();
   const tab = search.tab ?? (isAdmin ? "numbers" : "notifications");
   return (
-    <Page title="Settings" description={isAdmin ? "Numbers, people and preferences." : "Your preferences. Administrators manage numbers and people."}>
+    <Page title="Settings" description={isAdmin ? "Numbers, people, API keys, webhooks and preferences." : "Your preferences. Administrators manage numbers and people."}>
       {!isAdmin && (
         <Alert variant="light" color="gray">
           You are an agent: you can see the numbers and the team; only administrators can change them.
@@ -583,6 +599,22 @@ export function SettingsPage() {
           <Tabs.Tab value="notifications" leftSection={<IconBell size={16} />}>
             Notifications
           </Tabs.Tab>
+          <Tabs.Tab value="canned" leftSection={<IconMessageBolt size={16} />}>
+            Canned responses
+          </Tabs.Tab>
+          <Tabs.Tab value="labels" leftSection={<IconTag size={16} />}>
+            Labels
+          </Tabs.Tab>
+          {isAdmin && (
+            <Tabs.Tab value="api-keys" leftSection={<IconKey size={16} />}>
+              API keys
+            </Tabs.Tab>
+          )}
+          {isAdmin && (
+            <Tabs.Tab value="webhooks" leftSection={<IconWebhook size={16} />}>
+              Webhooks
+            </Tabs.Tab>
+          )}
         </Tabs.List>
         <Tabs.Panel value="numbers">
           <NumbersTab admin={isAdmin} />
@@ -596,6 +628,22 @@ export function SettingsPage() {
         <Tabs.Panel value="notifications">
           <NotificationsTab />
         </Tabs.Panel>
+        <Tabs.Panel value="canned">
+          <CannedResponsesTab admin={isAdmin} meId={user?.id} />
+        </Tabs.Panel>
+        <Tabs.Panel value="labels">
+          <LabelsTab admin={isAdmin} />
+        </Tabs.Panel>
+        {isAdmin && (
+          <Tabs.Panel value="api-keys">
+            <ApiKeysTab />
+          </Tabs.Panel>
+        )}
+        {isAdmin && (
+          <Tabs.Panel value="webhooks">
+            <WebhooksTab />
+          </Tabs.Panel>
+        )}
       </Tabs>
     </Page>
   );

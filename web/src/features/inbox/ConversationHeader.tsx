@@ -9,8 +9,11 @@ import {
   IconLayoutSidebarRight,
   IconUserCheck,
 } from "@tabler/icons-react";
+import type { LabelOut } from "../../api/collaboration";
+import { presenceSentence, usePresence } from "../../api/presence";
 import type { ConversationOut, ConversationStatus, UserDetail } from "../../api/resources";
 import { initials, phone, windowLeft } from "../../lib/format";
+import { LabelBadges, LabelPicker } from "./Labels";
 
 const STATUS_LABEL: Record<ConversationStatus, string> = {
   open: "Open",
@@ -31,10 +34,32 @@ export type ConversationHeaderProps = {
   onBack?: () => void;
   onTogglePanel?: () => void;
   panelOpen?: boolean;
+  /** The company's labels (names and colours). */
+  labelCatalog?: LabelOut[];
+  /** Replaces the conversation's labels; without it labels are only shown. */
+  onLabels?: (labels: string[]) => void;
+  labelsBusy?: boolean;
 };
 
-export function ConversationHeader({ conversation, users, meId, busy, onAssign, onStatus, onArchive, onBack, onTogglePanel, panelOpen }: ConversationHeaderProps) {
+export function ConversationHeader({
+  conversation,
+  users,
+  meId,
+  busy,
+  onAssign,
+  onStatus,
+  onArchive,
+  onBack,
+  onTogglePanel,
+  panelOpen,
+  labelCatalog,
+  onLabels,
+  labelsBusy,
+}: ConversationHeaderProps) {
   const active = (users ?? []).filter((u) => u.isActive || u.id === conversation.assignee?.id);
+  const labels = conversation.labels.map(String);
+  // Who else has this conversation open: a hint against two agents answering at once.
+  const presence = presenceSentence(usePresence(conversation.id, meId));
   const left = windowLeft(conversation.customerWindowExpiresAt);
   const mine = conversation.assignee?.id === meId;
   // The header adapts to its own width (the side panel and the list take room too), not the window's.
@@ -80,6 +105,20 @@ export function ConversationHeader({ conversation, users, meId, busy, onAssign, 
               </Tooltip>
             )}
           </Group>
+          <Text size="xs" className="presence-hint" fw={500} truncate="end" aria-live="polite" data-testid="presence-hint">
+            {presence ?? ""}
+          </Text>
+          {labels.length > 0 && (
+            <Box mt={2}>
+              <LabelBadges
+                labels={labels}
+                catalog={labelCatalog}
+                max={compact ? 1 : roomy ? 3 : 2}
+                onRemove={onLabels ? (label) => onLabels(labels.filter((l) => l !== label)) : undefined}
+                disabled={labelsBusy}
+              />
+            </Box>
+          )}
         </Box>
       </Group>
       <Group gap="xs" wrap="nowrap">
@@ -108,6 +147,7 @@ export function ConversationHeader({ conversation, users, meId, busy, onAssign, 
           disabled={busy || !users}
           comboboxProps={{ withinPortal: true }}
         />
+        {onLabels && <LabelPicker labels={labels} catalog={labelCatalog} onChange={onLabels} busy={labelsBusy} />}
         <Menu position="bottom-end" withArrow>
           <Menu.Target>
             <Button

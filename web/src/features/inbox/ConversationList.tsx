@@ -7,6 +7,7 @@ import {
   Group,
   Loader,
   SegmentedControl,
+  Select,
   Skeleton,
   Stack,
   Tabs,
@@ -16,11 +17,13 @@ import {
   Tooltip,
 } from "@mantine/core";
 import { useDebouncedValue } from "@mantine/hooks";
-import { IconClockOff, IconInbox, IconSearch } from "@tabler/icons-react";
+import { IconClockOff, IconInbox, IconSearch, IconTag } from "@tabler/icons-react";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { memo, useEffect, useRef, useState } from "react";
+import type { LabelOut } from "../../api/collaboration";
 import type { ConversationOut, ConversationStats } from "../../api/resources";
 import { initials, shortTime } from "../../lib/format";
+import { LabelBadges } from "./Labels";
 
 export type InboxView = "mine" | "unassigned" | "all";
 export type StatusTab = "open" | "pending" | "resolved" | "archived" | "any";
@@ -47,12 +50,15 @@ export const ConversationRow = memo(function ConversationRow({
   selected,
   showStatus,
   onOpen,
+  labelCatalog,
 }: {
   conversation: ConversationOut;
   selected: boolean;
   showStatus: boolean;
   onOpen: (id: string) => void;
+  labelCatalog?: LabelOut[];
 }) {
+  const labels = conversation.labels.map(String);
   const unread = conversation.unreadCount;
   return (
     <Box
@@ -102,10 +108,15 @@ export const ConversationRow = memo(function ConversationRow({
             )}
           </Group>
         </Group>
-        {conversation.assignee && (
-          <Text size="10px" c="dimmed" mt={2} truncate="end">
-            → {conversation.assignee.name}
-          </Text>
+        {(conversation.assignee || labels.length > 0) && (
+          <Group gap={6} wrap="nowrap" mt={2} style={{ minWidth: 0 }}>
+            {conversation.assignee && (
+              <Text size="10px" c="dimmed" truncate="end" style={{ flexShrink: 0, maxWidth: "45%" }}>
+                → {conversation.assignee.name}
+              </Text>
+            )}
+            <LabelBadges labels={labels} catalog={labelCatalog} max={2} />
+          </Group>
         )}
       </Box>
     </Box>
@@ -128,6 +139,10 @@ export type ConversationListProps = {
   search: string;
   onSearch: (q: string) => void;
   stats?: ConversationStats;
+  /** The label the list is filtered by, the catalogue to choose from, and how to change it. */
+  label?: string;
+  onLabel?: (label: string | undefined) => void;
+  labelCatalog?: LabelOut[];
 };
 
 export function ConversationList(props: ConversationListProps) {
@@ -187,6 +202,24 @@ export function ConversationList(props: ConversationListProps) {
           data={viewData}
           aria-label="Which conversations"
         />
+        {props.onLabel && (props.label || (props.labelCatalog?.length ?? 0) > 0) && (
+          <Select
+            size="xs"
+            placeholder="All labels"
+            aria-label="Filter by label"
+            leftSection={<IconTag size={14} />}
+            clearable
+            searchable
+            nothingFoundMessage="No such label"
+            value={props.label ?? null}
+            onChange={(value) => props.onLabel?.(value ?? undefined)}
+            data={[
+              ...(props.labelCatalog ?? []).map((l) => ({ value: l.label, label: `${l.label} (${l.count})` })),
+              ...(props.label && !props.labelCatalog?.some((l) => l.label === props.label) ? [{ value: props.label, label: props.label }] : []),
+            ]}
+            comboboxProps={{ withinPortal: true }}
+          />
+        )}
       </Stack>
       <Tabs value={props.status} onChange={(v) => props.onStatus((v ?? "any") as StatusTab)} variant="default" mt={6}>
         <Tabs.List grow className="status-tabs" aria-label="Conversation status">
@@ -227,9 +260,11 @@ export function ConversationList(props: ConversationListProps) {
               <Text size="sm" c="dimmed" ta="center">
                 {props.search
                   ? "Nothing matches your search."
-                  : props.view === "mine"
-                    ? "Nothing is assigned to you here."
-                    : "New WhatsApp conversations will appear here as they arrive."}
+                  : props.label
+                    ? `No conversation here carries the label “${props.label}”.`
+                    : props.view === "mine"
+                      ? "Nothing is assigned to you here."
+                      : "New WhatsApp conversations will appear here as they arrive."}
               </Text>
             </Stack>
           </Center>
@@ -249,6 +284,7 @@ export function ConversationList(props: ConversationListProps) {
                       selected={conversation.id === selectedId}
                       showStatus={props.status === "any"}
                       onOpen={props.onOpen}
+                      labelCatalog={props.labelCatalog}
                     />
                   ) : (
                     <Center h="100%">

@@ -3,8 +3,20 @@ import { notifications } from "@mantine/notifications";
 import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
 import { forwardRef, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { applyConversation, applyMessage, keys } from "../../api/cache";
-import { usePhoneNumbers, useTemplates } from "../../api/hooks";
+import {
+  addNote,
+  announcePresence,
+  applyNote,
+  deleteNote,
+  expandCanned,
+  listNotes,
+  removeNote,
+  useCannedResponses,
+  type NoteOut,
+} from "../../api/collaboration";
+import { usePhoneNumbers, useTemplates, useUsers } from "../../api/hooks";
 import { ApiError, errorMessage } from "../../api/http";
+import { discardUpload, uploadMedia, type MediaUploadOut } from "../../api/upload";
 import {
   listMessages,
   markConversationRead,
@@ -18,11 +30,20 @@ import { useAuth } from "../../auth/AuthProvider";
 import { dayLabel, sameDay } from "../../lib/format";
 import { uuid } from "../../lib/id";
 import { Composer, type ComposerHandle, type MediaKind } from "./Composer";
+import type { Teammate } from "./composerTriggers";
+import { primeMedia } from "./media";
 import { MessageBubble, type ThreadMessage } from "./MessageBubble";
 import { isFoldedReaction, reactionsByMessage } from "./messageModel";
+import { NoteBubble } from "./NoteBubble";
 import type { TemplateSend } from "./TemplatePicker";
 
-type Pending = { body: SendMessageIn; key: string };
+type Pending = { body: SendMessageIn; key: string; preview?: string };
+/** What the thread shows, in time order: the conversation's messages and the team's private notes. */
+type Entry = { kind: "message"; id: string; at: string; message: ThreadMessage } | { kind: "note"; id: string; at: string; note: NoteOut };
+
+// The "viewing" hint is repeated this often (it expires on the other clients after 8 s).
+const VIEWING_EVERY_MS = 5000;
+const TYPING_EVERY_MS = 3000;
 
 function byTime(a: MessageOut, b: MessageOut): number {
   return a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id);
@@ -33,7 +54,7 @@ export type ThreadProps = { conversation: ConversationOut; onEscape?: () => void
 /** The messages of one conversation, oldest at the top, with the composer below. */
 export const Thread = forwardRef<ComposerHandle, ThreadProps>(function Thread({ conversation, onEscape }, composerRef) {
   const queryClient = useQueryClient();
-  const { user } = useAuth();
+  const { user, isAdmin } = useAuth();
   const id = conversation.id;
   const scrollRef = useRef<HTMLDivElement>(null);
   const anchor = useRef<{ height: number; top: number } | null>(null);
@@ -56,6 +77,23 @@ export const Thread = forwardRef<ComposerHandle, ThreadProps>(function Thread({ 
     getNextPageParam: (last) => last.nextCursor ?? undefined,
     staleTime: Infinity, // the live stream keeps it current
   });
+  const notes = useInfiniteQuery({
+    queryKey: keys.notes(id),
+    queryFn: ({ pageParam }) => listNotes(id, pageParam),
+    initialPageParam: null as string | null,
+    getNextPageParam: (last) => last.nextCursor ?? undefined,
+    staleTime: Infinity,
+  });
+  const users = useUsers();
+  const canned = useCannedResponses();
+  const teammates: Teammate[] = useMemo(
+    () => (users.data ?? []).filter((u) => u.isActive).map((u) => ({ id: u.id, name: u.name, email: u.email })),
+    [users.data],
+  );
+  const allTeammates: Teammate[] = useMemo(
+    () => (users.data ?? []).map((u) => ({ id: u.id, name: u.name, email: u.email })),
+    [users.data],
+  );
 
   const messages = useMemo(() => {
     const all = (thread.data?.pages ?? []).flatMap((p) => p.items) as ThreadMessage[];
@@ -64,10 +102,29 @@ export const Thread = forwardRef<ComposerHandle, ThreadProps>(function Thread({ 
   const byId = useMemo(() => new Map(messages.map((m) => [m.id, m])), [messages]);
   const byWamid = useMemo(() => new Map(messages.filter((m) => m.wamid).map((m) => [m.wamid as string, m])), [messages]);
   const reactions = useMemo(() => reactionsByMessage(messages), [messages]);
-  const visible = useMemo(() => {
+  const visibleMessages = useMemo(() => {
     const wamids = new Set(byWamid.keys());
     return messages.filter((m) => !isFoldedReaction(m, wamids));
   }, [messages, byWamid]);
+
+  // Notes load newest first like messages; a note older than the oldest loaded message waits until that part
+  // of the thread is loaded, so scrolling back shows both in order.
+  const allNotes = useMemo(() => (notes.data?.pages ?? []).flatMap((p) => p.items), [notes.data]);
+  const oldestMessageAt = messages[0]?.createdAt;
+  const visible: Entry[] = useMemo(() => {
+    const shownNotes = thread.hasNextPage && oldestMessageAt ? allNotes.filter((n) => n.createdAt >= oldestMessageAt) : allNotes;
+    const entries: Entry[] = [
+      ...visibleMessages.map((m): Entry => ({ kind: "message", id: m.id, at: m.createdAt, message: m })),
+      ...shownNotes.map((n): Entry => ({ kind: "note", id: n.id, at: n.createdAt, note: n })),
+    ];
+    return entries.sort((a, b) => a.at.localeCompare(b.at) || a.id.localeCompare(b.id));
+  }, [visibleMessages, allNotes, thread.hasNextPage, oldestMessageAt]);
+  const oldestNoteAt = allNotes[allNotes.length - 1]?.createdAt;
+  const { hasNextPage: moreNotes, isFetchingNextPage: fetchingNotes, fetchNextPage: fetchMoreNotes } = notes;
+  useEffect(() => {
+    if (!moreNotes || fetchingNotes || !thread.isSuccess) return;
+    if (!thread.hasNextPage || (oldestNoteAt && oldestMessageAt && oldestNoteAt >= oldestMessageAt)) void fetchMoreNotes();
+  }, [moreNotes, fetchingNotes, fetchMoreNotes, thread.isSuccess, thread.hasNextPage, oldestNoteAt, oldestMessageAt]);
 
   // --- scrolling: start at the bottom, follow new messages when at the bottom, keep the place when older load.
   const lastId = visible[visible.length - 1]?.id;
@@ -129,6 +186,7 @@ export const Thread = forwardRef<ComposerHandle, ThreadProps>(function Thread({ 
       try {
         const saved = await sendMessage(job.body, job.key);
         pending.current.delete(tempId);
+        if (job.preview) primeMedia(saved.id, job.preview);
         applyMessage(queryClient, saved, tempId);
       } catch (error) {
         const existing = queryClient
@@ -146,9 +204,10 @@ export const Thread = forwardRef<ComposerHandle, ThreadProps>(function Thread({ 
   );
 
   const submit = useCallback(
-    (body: SendMessageIn, content: Record<string, unknown>) => {
+    (body: SendMessageIn, content: Record<string, unknown>, preview?: string) => {
       const tempId = `local-${uuid()}`;
-      const job = { body, key: uuid() };
+      const job = { body, key: uuid(), preview };
+      if (preview) primeMedia(tempId, preview);
       pending.current.set(tempId, job);
       const now = new Date().toISOString();
       const optimistic: ThreadMessage = {
@@ -201,6 +260,80 @@ export const Thread = forwardRef<ComposerHandle, ThreadProps>(function Thread({ 
       } as SendMessageIn,
       { link, ...(caption ? { caption } : {}) },
     );
+
+  const sendUpload = (upload: MediaUploadOut, caption: string, file: File) => {
+    const kind = upload.kind;
+    const previewable = kind === "image" || kind === "sticker" || kind === "video" || kind === "audio";
+    return submit(
+      {
+        conversationId: id,
+        type: kind,
+        [kind]: { uploadId: upload.id, caption: caption || undefined },
+        replyToMessageId: replyTo?.id ?? undefined,
+      } as SendMessageIn,
+      {
+        ...(caption ? { caption } : {}),
+        ...(kind === "document" ? { filename: upload.filename } : {}),
+        media: { stored: true, uploadId: upload.id, mimeType: upload.mimeType, size: upload.size, filename: upload.filename },
+      },
+      // The picked file itself shows at once, and stays as the sent message's preview.
+      previewable ? URL.createObjectURL(file) : undefined,
+    );
+  };
+
+  // --- private notes --------------------------------------------------------------------------------------
+  const sendNote = useCallback(
+    async (body: string, mentions: string[]) => {
+      try {
+        const note = await addNote(id, body, mentions);
+        stick.current = true;
+        applyNote(queryClient, note);
+      } catch (error) {
+        notifications.show({ color: "red", title: "Note not added", message: errorMessage(error) });
+        throw error;
+      }
+    },
+    [id, queryClient],
+  );
+  const removeNoteMutation = useMutation({
+    mutationFn: (note: NoteOut) => deleteNote(id, note.id),
+    onSuccess: (_answer, note) => removeNote(queryClient, id, note.id),
+  });
+  const onDeleteNote = useCallback(
+    (note: NoteOut) => {
+      if (window.confirm("Delete this private note?")) removeNoteMutation.mutate(note);
+    },
+    [removeNoteMutation],
+  );
+  const expand = useCallback(async (code: string) => (await expandCanned(`/${code}`, id)).text, [id]);
+
+  // --- collision hints: tell teammates this conversation is open here, and when this agent types.
+  const lastTyping = useRef(0);
+  useEffect(() => {
+    let stopped = false;
+    const announce = (state: "viewing" | "typing" | "idle") => {
+      if (!stopped || state === "idle") void announcePresence(id, state).catch(() => undefined);
+    };
+    const viewing = () => {
+      // While typing, "typing" is what teammates should keep seeing.
+      if (document.visibilityState === "visible" && Date.now() - lastTyping.current > TYPING_EVERY_MS + 1000) announce("viewing");
+    };
+    viewing();
+    const timer = setInterval(viewing, VIEWING_EVERY_MS);
+    document.addEventListener("visibilitychange", viewing);
+    return () => {
+      stopped = true;
+      clearInterval(timer);
+      document.removeEventListener("visibilitychange", viewing);
+      announce("idle");
+    };
+  }, [id]);
+  const onTyping = useCallback(() => {
+    const now = Date.now();
+    if (now - lastTyping.current < TYPING_EVERY_MS) return;
+    lastTyping.current = now;
+    void announcePresence(id, "typing").catch(() => undefined);
+  }, [id]);
 
   const react = useMutation({
     mutationFn: ({ message, emoji }: { message: MessageOut; emoji: string }) =>
@@ -283,9 +416,30 @@ export const Thread = forwardRef<ComposerHandle, ThreadProps>(function Thread({ 
                 Beginning of the conversation
               </Text>
             )}
-            {visible.map((message, index) => {
+            {visible.map((entry, index) => {
               const previous = visible[index - 1];
-              const newDay = !previous || !sameDay(previous.createdAt, message.createdAt);
+              const newDay = !previous || !sameDay(previous.at, entry.at);
+              const separator = newDay && (
+                <div className="day-separator" role="separator">
+                  <span>{dayLabel(entry.at)}</span>
+                </div>
+              );
+              if (entry.kind === "note") {
+                const note = entry.note;
+                const mayDelete = isAdmin || (note.author !== null && note.author.id === user?.id);
+                return (
+                  <div key={`note-${note.id}`}>
+                    {separator}
+                    <NoteBubble
+                      note={note}
+                      teammates={allTeammates}
+                      onDelete={mayDelete ? onDeleteNote : undefined}
+                      deleting={removeNoteMutation.isPending && removeNoteMutation.variables?.id === note.id}
+                    />
+                  </div>
+                );
+              }
+              const message = entry.message;
               const original = message.replyToMessageId
                 ? (byId.get(message.replyToMessageId) ?? null)
                 : message.replyToWamid
@@ -293,11 +447,7 @@ export const Thread = forwardRef<ComposerHandle, ThreadProps>(function Thread({ 
                   : null;
               return (
                 <div key={message.id}>
-                  {newDay && (
-                    <div className="day-separator" role="separator">
-                      <span>{dayLabel(message.createdAt)}</span>
-                    </div>
-                  )}
+                  {separator}
                   <MessageBubble
                     message={message}
                     replyTo={original}
@@ -328,6 +478,15 @@ export const Thread = forwardRef<ComposerHandle, ThreadProps>(function Thread({ 
         onSendTemplate={sendTemplate}
         onSendMedia={sendMedia}
         onEscape={onEscape}
+        onSendNote={sendNote}
+        teammates={teammates}
+        meId={user?.id}
+        cannedResponses={canned.data}
+        onExpandCanned={expand}
+        onUploadFile={uploadMedia}
+        onDiscardUpload={(uploadId) => discardUpload(uploadId).catch(() => undefined)}
+        onSendUpload={sendUpload}
+        onTyping={onTyping}
       />
     </Stack>
   );

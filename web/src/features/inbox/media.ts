@@ -16,6 +16,15 @@ function remember(id: string, url: string): void {
   }
 }
 
+/**
+ * Shows a local file (a blob URL) as a message's media, without downloading it: the file an agent just sent.
+ * A URL primed under an earlier id (the optimistic copy) moves to the new one.
+ */
+export function primeMedia(messageId: string, url: string): void {
+  for (const [id, known] of cache) if (known === url && id !== messageId) cache.delete(id);
+  remember(messageId, url);
+}
+
 /** Downloads a message's stored media with the access token (an <img src> cannot send it) → a blob URL. */
 export function loadMedia(messageId: string): Promise<string> {
   const known = cache.get(messageId);

@@ -1,4 +1,5 @@
-"""A real `wadesk demo` process for the browser tests: its own port, data dir and Cloud API simulator."""
+"""A real `wadesk demo` process (for the browser tests and the CLI tests): its own port, data dir and Cloud API
+simulator, and the `wadesk simulate inbound` command aimed at it."""
 
 from __future__ import annotations
 
@@ -12,8 +13,7 @@ from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[2]
-WEB = ROOT / "web"
+ROOT = Path(__file__).resolve().parents[1]
 WADESK = ROOT / ".venv" / "bin" / "wadesk"
 DEMO_NUMBER = "1234567890"
 
@@ -36,6 +36,11 @@ class DemoServer:
 
     def simulate_inbound(self, sender: str, text: str) -> str:
         """The simulated customer writes (a signed webhook, exactly as Meta would send it); returns the wamid."""
+        return self.simulate(sender, "--text", text)
+
+    def simulate(self, sender: str, *options: str) -> str:
+        """`wadesk simulate inbound` from `sender` to the demo number with `options` (`--type image`, …);
+        returns the wamid it prints."""
         done = subprocess.run(
             [
                 str(WADESK),
@@ -45,8 +50,7 @@ class DemoServer:
                 DEMO_NUMBER,
                 "--from",
                 sender,
-                "--text",
-                text,
+                *options,
             ],
             env=self.env,
             capture_output=True,
@@ -58,10 +62,12 @@ class DemoServer:
         return done.stdout.strip()
 
     def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """Call the API as the demo admin (to check what the browser did, never to do it for it)."""
+        """Call the API as the demo admin, to check outcomes (browser tests never use it to act for the browser)."""
         if "admin" not in self.tokens:
             answer = httpx.post(
-                f"{self.url}/api/auth/login", json={"email": "admin@demo.com", "password": "admin123"}
+                f"{self.url}/api/auth/login",
+                json={"email": "admin@demo.com", "password": "admin123"},
+                timeout=30,
             )
             answer.raise_for_status()
             self.tokens["admin"] = answer.json()["accessToken"]

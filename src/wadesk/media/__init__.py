@@ -1,0 +1,1 @@
+"""Files agents upload to send later as WhatsApp media (image, video, audio, document, sticker)."""
