@@ -303,6 +303,7 @@ class Operation:
     query_params: dict[str, Any]  # wire name -> annotation
     body: Any | None  # annotation of the JSON body, None when the route takes none
     body_required: bool
+    form_body: bool = False  # a multipart form (file uploads) rather than JSON
 
     def url(self, **values: object) -> str:
         url = self.path
@@ -314,7 +315,7 @@ class Operation:
 def api_operations(app: FastAPI) -> list[Operation]:
     """Every operation under /api, flattened from the route table (included routers too), except the
     catch-all that answers unknown API paths."""
-    from fastapi import routing
+    from fastapi import params, routing
 
     if hasattr(routing, "iter_route_contexts"):
         routes = [(c.original_route, c.path, c.methods) for c in routing.iter_route_contexts(app.routes)]
@@ -337,6 +338,7 @@ def api_operations(app: FastAPI) -> list[Operation]:
                     query_params={q.alias: q.field_info.annotation for q in dependant.query_params},
                     body=body.field_info.annotation if body is not None else None,
                     body_required=bool(body is not None and body.field_info.is_required()),
+                    form_body=body is not None and isinstance(body.field_info, params.Form),
                 )
             )
     return operations

@@ -61,7 +61,7 @@ def _body_model(op: Operation) -> type[BaseModel] | None:
 
 
 def _takes_json_body(op: Operation) -> bool:
-    return op.body is not None and op.method in {"POST", "PUT", "PATCH", "DELETE"}
+    return op.body is not None and not op.form_body and op.method in {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def _path_values(op: Operation, value: str | None = None) -> dict[str, str]:
@@ -206,7 +206,8 @@ async def test_an_oversize_body_is_refused_everywhere(
     oversize = b"[" + b"1," * ((settings.max_body_bytes + 4096) // 2) + b"1]"
     assert len(oversize) > settings.max_body_bytes
     for op in _operations(app):
-        if op.method not in {"POST", "PUT", "PATCH"}:
+        # File uploads have their own, larger limits (tests/api/test_media.py).
+        if op.method not in {"POST", "PUT", "PATCH"} or op.form_body:
             continue
         response = await account.http.request(
             op.method,
