@@ -152,6 +152,9 @@ def create_app(
         openapi_url="/api/openapi.json",
         openapi_tags=OPENAPI_TAGS,
         lifespan=lifespan,
+        # No OpenTelemetry here (metrics are Prometheus's, logs structlog's); left on, FastAPI looks for a
+        # tracer provider in the environment on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     transport = self_transport(app) if self_transport is not None else None

@@ -1,4 +1,7 @@
-"""Every API router, in the order the OpenAPI document lists them. A new domain adds its router here."""
+"""Every API router, in the order the OpenAPI document lists them. A new domain adds its router here.
+
+Requests are matched against the routers in this order, one route at a time: Meta's webhook deliveries, by far
+the busiest traffic, come first so they do not pay for scanning every other route."""
 
 from fastapi import APIRouter
 
@@ -23,6 +26,7 @@ from wadesk.users.router import router as users_router
 from wadesk.webhooks.router import router as webhook_router
 
 API_ROUTERS: list[APIRouter] = [
+    webhook_router,
     auth_router,
     tenant_router,
     users_router,
@@ -37,7 +41,6 @@ API_ROUTERS: list[APIRouter] = [
     canned_router,
     campaigns_router,
     analytics_router,
-    webhook_router,
     integrations_router,
     api_keys_router,
     audit_router,

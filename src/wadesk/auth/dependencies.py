@@ -25,7 +25,8 @@ from wadesk.tenants.models import Tenant, TenantStatus
 from wadesk.users.models import Role, User
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async: FastAPI runs a plain `def` dependency in a worker thread, a thread hop on every request.
     runtime: Runtime = request.app.state.runtime
     return runtime
 

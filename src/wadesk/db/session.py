@@ -15,6 +15,7 @@ policies anyway (superuser, BYPASSRLS) skip all of this.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -22,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, ExecutionContext
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
 from sqlalchemy.orm.unitofwork import UOWTransaction
@@ -38,6 +40,11 @@ _RLS_SESSION = "wadesk_rls_session"
 # What the current transaction of a pooled connection has set (tenant, bypass); benchmarks count changes.
 RLS_APPLIED_KEY = "wadesk_rls_applied"
 _RLS_EXEMPT = "wadesk_rls_exempt"
+# A pooled connection idle for longer than this is pinged (one round trip) before it is handed out: the server
+# may have closed it meanwhile (restart, idle timeout). One in steady use is not: a ping on every checkout
+# doubled the round trips of short transactions such as a webhook's insert.
+PING_AFTER_IDLE_SECONDS = 5.0
+_RETURNED_AT = "wadesk_returned_at"
 
 AfterCommit = Callable[[], Awaitable[None]]
 
@@ -56,11 +63,28 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int | None = N
         url,
         pool_size=pool_size,
         max_overflow=pool_size if max_overflow is None else max_overflow,
-        pool_pre_ping=True,
     )
+    _ping_idle_connections(engine.sync_engine)
     if engine.dialect.name == "postgresql":
         _configure_row_level_security(engine.sync_engine)
     return engine
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _: Any) -> None:
+        returned_at = record.info.get(_RETURNED_AT)
+        if returned_at is None or time.monotonic() - returned_at < PING_AFTER_IDLE_SECONDS:
+            return  # new, or just used
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool discards this connection and checks out another (a new one if need be).
+            raise DisconnectionError("pooled connection is gone") from exc
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -17,7 +17,7 @@ from wadesk.messages.models import Message
 from wadesk.messages.service import message_to_out
 from wadesk.phone_numbers.models import PhoneNumber
 from wadesk.phone_numbers.service import to_out as phone_number_out
-from wadesk.realtime.service import publish_event
+from wadesk.realtime.service import publish_events
 from wadesk.templates.models import Template
 
 
@@ -54,22 +54,42 @@ async def event_payload(session: AsyncSession, kind: str, subject_id: uuid.UUID)
     return None
 
 
-async def publish_changes(runtime: Runtime, changes: list[tuple[uuid.UUID, str, uuid.UUID]]) -> None:
-    """Publish (tenant, kind, subject id) changes, in order, with each subject's current wire form: one
-    session per company to read them all, then the bus, then the company's outbound webhooks in one go."""
+Payloads = dict[uuid.UUID, list[tuple[str, dict[str, Any]]]]
+
+
+async def read_payloads(session: AsyncSession, changes: list[tuple[uuid.UUID, str, uuid.UUID]]) -> Payloads:
+    """The wire form of each changed subject, read in the caller's session (left scoped to the last company
+    read), by company and in order; subjects gone are left out. Read in the transaction that made the changes,
+    just before its commit, they are what the commit makes visible, and cost no session of their own."""
     by_tenant: dict[uuid.UUID, list[tuple[str, uuid.UUID]]] = {}
     for tenant_id, kind, subject_id in changes:
         by_tenant.setdefault(tenant_id, []).append((kind, subject_id))
+    if by_tenant:
+        await session.flush()
+    payloads: Payloads = {}
     for tenant_id, subjects in by_tenant.items():
-        async with runtime.sessionmaker() as session:
-            scope_to_tenant(session, tenant_id)
-            payloads = [
-                (kind, await event_payload(session, kind, subject_id)) for kind, subject_id in subjects
-            ]
-        published: list[tuple[str, dict[str, Any]]] = []
-        for kind, payload in payloads:
-            if payload is not None:
-                await publish_event(runtime, tenant_id, kind, payload)
-                published.append((kind, payload))
+        scope_to_tenant(session, tenant_id)
+        read = [(kind, await event_payload(session, kind, subject_id)) for kind, subject_id in subjects]
+        payloads[tenant_id] = [(kind, payload) for kind, payload in read if payload is not None]
+    return payloads
+
+
+async def publish_payloads(runtime: Runtime, payloads: Payloads) -> None:
+    """Publish what read_payloads read (once its transaction committed): the bus, then each company's
+    outbound webhooks in one go."""
+    for tenant_id, published in payloads.items():
         if published:
+            await publish_events(runtime, tenant_id, published)
             await dispatch_events(runtime, tenant_id, published)
+
+
+async def publish_changes(runtime: Runtime, changes: list[tuple[uuid.UUID, str, uuid.UUID]]) -> None:
+    """Publish committed (tenant, kind, subject id) changes, in order, with each subject's current wire form:
+    one session per company to read them all, then the bus, then the company's outbound webhooks in one go."""
+    by_tenant: dict[uuid.UUID, list[tuple[uuid.UUID, str, uuid.UUID]]] = {}
+    for change in changes:
+        by_tenant.setdefault(change[0], []).append(change)
+    for tenant_changes in by_tenant.values():
+        async with runtime.sessionmaker() as session:
+            payloads = await read_payloads(session, tenant_changes)
+        await publish_payloads(runtime, payloads)

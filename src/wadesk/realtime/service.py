@@ -36,6 +36,23 @@ async def publish_event(
     return True
 
 
+async def publish_events(
+    runtime: Runtime, tenant_id: uuid.UUID, events: list[tuple[str, dict[str, Any]]]
+) -> bool:
+    """Publish several events of one tenant, for everyone in it, in order and in one go; as publish_event."""
+    try:
+        async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
+            await runtime.bus.publish_many(tenant_id, events)
+    except Exception as exc:
+        log.warning(
+            "realtime_publish_failed",
+            event_type=",".join(sorted({kind for kind, _ in events})),
+            error=f"{type(exc).__name__}: {exc}",
+        )
+        return False
+    return True
+
+
 def publish_after_commit(
     session: AsyncSession,
     runtime: Runtime,

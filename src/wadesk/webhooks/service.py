@@ -51,26 +51,28 @@ async def ingest(
     headers: Mapping[str, str],
     app_secrets: list[str],
     tenant_id: uuid.UUID | None = None,
-) -> WebhookEvent:
-    """Store a delivery whose signature verifies; the processing job is queued once the row is committed."""
+) -> uuid.UUID:
+    """Store a delivery whose signature verifies; the processing job is queued once the row is committed.
+    The stored event's id."""
     if not verify_signature(raw_body, headers.get(SIGNATURE_HEADER.lower()), app_secrets):
         raise Unauthorized(
             "The X-Hub-Signature-256 signature is missing or does not match.", code="invalid_signature"
         )
-    event = WebhookEventRepository(session).add(
-        WebhookEvent(
-            id=uuid.uuid4(),
-            tenant_id=tenant_id,
-            raw_body=raw_body,
-            headers={k: v for k, v in headers.items() if k.lower() in KEPT_HEADERS},
-            body_sha256=hashlib.sha256(raw_body).hexdigest(),
-            status=WebhookEventStatus.RECEIVED,
-            received_at=utcnow(),
-        )
+    event_id = uuid.uuid4()
+    await WebhookEventRepository(session).insert(
+        {
+            "id": event_id,
+            "tenant_id": tenant_id,
+            "raw_body": raw_body,
+            "headers": {k: v for k, v in headers.items() if k.lower() in KEPT_HEADERS},
+            "body_sha256": hashlib.sha256(raw_body).hexdigest(),
+            "status": WebhookEventStatus.RECEIVED,
+            "received_at": utcnow(),
+        }
     )
-    runtime.jobs.enqueue_after_commit(session, PROCESS_JOB, event_id=str(event.id))
-    log.info("webhook_event_received", event_id=str(event.id), bytes=len(raw_body))
-    return event
+    runtime.jobs.enqueue_after_commit(session, PROCESS_JOB, event_id=str(event_id))
+    log.info("webhook_event_received", event_id=str(event_id), bytes=len(raw_body))
+    return event_id
 
 
 async def replay(

@@ -1,4 +1,7 @@
-"""`process_webhook_event`: a stored delivery becomes rows, then realtime events (after the commit)."""
+"""`process_webhook_event`: a stored delivery becomes rows, then realtime events (after the commit).
+
+The events' payloads are read in the delivery's own transaction, just before it commits: what they show is
+what the commit makes visible, without a second session per delivery."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from wadesk.db.session import commit
 from wadesk.infra import metrics
 from wadesk.infra.jobs import job
 from wadesk.infra.runtime import current_runtime
-from wadesk.realtime.publisher import publish_changes
+from wadesk.realtime.publisher import publish_payloads, read_payloads
 from wadesk.webhooks.models import WebhookEvent, WebhookEventStatus
 from wadesk.webhooks.processing import apply_updates, tenants_concerned
 from wadesk.whatsapp.webhook import WebhookPayloadError, WebhookUpdate, parse_updates
@@ -52,6 +55,9 @@ async def process_webhook_event(event_id: str) -> str:
             event.notes = "; ".join(outcome.notes)[:4000] or None
             if event.tenant_id is None and outcome.tenant_ids:
                 event.tenant_id = outcome.tenant_ids[0]
+            payloads = await read_payloads(
+                session, [(e.tenant_id, e.kind, e.subject_id) for e in outcome.events]
+            )
             await commit(session)
         except Exception as exc:
             await session.rollback()
@@ -61,7 +67,7 @@ async def process_webhook_event(event_id: str) -> str:
             raise
     log.info("webhook_event_processed", updates=len(updates), notes=len(outcome.notes), **log_ctx)
     metrics.record_webhook_processed(event.received_at)
-    await publish_changes(runtime, [(e.tenant_id, e.kind, e.subject_id) for e in outcome.events])
+    await publish_payloads(runtime, payloads)
     for tenant_id, message_id in outcome.media_downloads:
         await runtime.jobs.send_now("download_media", message_id=str(message_id), tenant_id=str(tenant_id))
     return "processed"
