@@ -145,6 +145,12 @@ const campaignRoute = createRoute({
   beforeLoad: adminOnly,
   component: lazyRouteComponent(() => import("./pages/CampaignDetailPage"), "CampaignDetailPage"),
 });
+const newTemplateRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/templates/new",
+  beforeLoad: adminOnly,
+  component: lazyRouteComponent(() => import("./pages/TemplateNewPage"), "TemplateNewPage"),
+});
 const auditRoute = createRoute({
   getParentRoute: () => appRoute,
   path: "/audit",
@@ -162,6 +168,7 @@ const routeTree = rootRoute.addChildren([
     newMessageRoute,
     contactsRoute,
     templatesRoute,
+    newTemplateRoute,
     analyticsRoute,
     settingsRoute,
     campaignsRoute,

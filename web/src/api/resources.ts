@@ -45,6 +45,7 @@ import type {
   RetryResult,
   SendMessageIn,
   TagCount,
+  TemplateCreate,
   TemplateOut,
   TenantOut,
   TenantSettingsUpdate,
@@ -171,6 +172,12 @@ export async function listTemplates(): Promise<Template[]> {
   return all;
 }
 export const syncTemplates = (): Promise<unknown> => call(sdk.syncTemplatesApiTemplatesSyncPost({}));
+export type { TemplateCreate };
+/** Checked against Meta's rules first (422 `template_invalid` with `{path, message}` problems), then submitted for review. */
+export const createTemplate = (body: TemplateCreate): Promise<Template> =>
+  call(sdk.createTemplateApiTemplatesPost({ body })).then((template) => template as Template);
+export const deleteTemplate = (id: string): Promise<unknown> =>
+  call(sdk.deleteTemplateApiTemplatesTemplateIdDelete({ path: { template_id: id } }));
 
 // --- contacts ---------------------------------------------------------------------------------------------
 export type Contact = ContactOut;

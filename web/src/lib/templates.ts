@@ -28,7 +28,7 @@ export type TemplateField = {
   buttonIndex?: number;
 };
 
-function component(template: Template, type: string): TemplateComponent | undefined {
+function component(template: Pick<Template, "components">, type: string): TemplateComponent | undefined {
   return template.components.find((c) => c.type.toUpperCase() === type);
 }
 
@@ -138,7 +138,7 @@ export type TemplatePreview = {
 };
 
 /** The message as the customer will see it, with the values typed so far (placeholders kept where empty). */
-export function previewTemplate(template: Template, values: Record<string, string>): TemplatePreview {
+export function previewTemplate(template: Pick<Template, "components">, values: Record<string, string>): TemplatePreview {
   const header = component(template, "HEADER");
   const format = (header?.format ?? "TEXT").toUpperCase();
   return {

@@ -1,11 +1,12 @@
-import { Alert, Badge, Button, Center, Group, Modal, Paper, Skeleton, Table, Text } from "@mantine/core";
+import { ActionIcon, Alert, Badge, Button, Center, Group, Modal, Paper, Skeleton, Table, Text, Tooltip, VisuallyHidden } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
-import { IconRefresh } from "@tabler/icons-react";
+import { IconPlus, IconRefresh, IconTrash } from "@tabler/icons-react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { Link } from "@tanstack/react-router";
 import { useState } from "react";
 import { keys } from "../api/cache";
 import { useTemplates } from "../api/hooks";
-import { syncTemplates, type Template } from "../api/resources";
+import { deleteTemplate, syncTemplates, type Template } from "../api/resources";
 import { useAuth } from "../auth/AuthProvider";
 import { TemplatePreviewCard } from "../features/inbox/TemplatePicker";
 import { Page } from "./Page";
@@ -30,6 +31,21 @@ export function TemplatesPage() {
       notifications.show({ color: "teal", message: "Templates synced from WhatsApp." });
     },
   });
+  const remove = useMutation({
+    mutationFn: (template: Template) => deleteTemplate(template.id),
+    onSuccess: (_, template) => {
+      queryClient.setQueryData<Template[]>(keys.templates, (list) => list?.filter((t) => t.id !== template.id));
+      void queryClient.invalidateQueries({ queryKey: keys.templates });
+      setPreview((shown) => (shown?.id === template.id ? null : shown));
+      notifications.show({ color: "teal", message: `Template ${template.name} (${template.language}) deleted.` });
+    },
+  });
+  const confirmDelete = (template: Template) => {
+    if (window.confirm(`Delete the template ${template.name} (${template.language}) at WhatsApp and here? Messages already sent are kept; this cannot be undone.`)) {
+      remove.mutate(template);
+    }
+  };
+  const columns = isAdmin ? 6 : 5;
   const items = templates.data ?? [];
   return (
     <Page
@@ -37,9 +53,14 @@ export function TemplatesPage() {
       description="Message templates approved by WhatsApp: the only messages you can send outside the 24-hour window."
       actions={
         isAdmin && !templates.unavailable ? (
-          <Button leftSection={<IconRefresh size={16} />} variant="light" onClick={() => sync.mutate()} loading={sync.isPending}>
-            Sync from WhatsApp
-          </Button>
+          <Group gap="xs" wrap="wrap">
+            <Button leftSection={<IconRefresh size={16} />} variant="light" onClick={() => sync.mutate()} loading={sync.isPending}>
+              Sync from WhatsApp
+            </Button>
+            <Button component={Link} to="/templates/new" leftSection={<IconPlus size={16} />}>
+              New template
+            </Button>
+          </Group>
         ) : null
       }
     >
@@ -58,13 +79,18 @@ export function TemplatesPage() {
                   <Table.Th>Category</Table.Th>
                   <Table.Th>Status</Table.Th>
                   <Table.Th>Body</Table.Th>
+                  {isAdmin && (
+                    <Table.Th>
+                      <VisuallyHidden>Actions</VisuallyHidden>
+                    </Table.Th>
+                  )}
                 </Table.Tr>
               </Table.Thead>
               <Table.Tbody>
                 {templates.isLoading &&
                   Array.from({ length: 3 }, (_, i) => (
                     <Table.Tr key={i}>
-                      {Array.from({ length: 5 }, (__, j) => (
+                      {Array.from({ length: columns }, (__, j) => (
                         <Table.Td key={j}>
                           <Skeleton height={14} />
                         </Table.Td>
@@ -101,6 +127,21 @@ export function TemplatesPage() {
                         {template.components.find((c) => c.type.toUpperCase() === "BODY")?.text ?? ""}
                       </Text>
                     </Table.Td>
+                    {isAdmin && (
+                      <Table.Td onClick={(e) => e.stopPropagation()}>
+                        <Tooltip label="Delete" withArrow>
+                          <ActionIcon
+                            variant="subtle"
+                            color="red"
+                            aria-label={`Delete ${template.name} (${template.language})`}
+                            loading={remove.isPending && remove.variables?.id === template.id}
+                            onClick={() => confirmDelete(template)}
+                          >
+                            <IconTrash size={16} />
+                          </ActionIcon>
+                        </Tooltip>
+                      </Table.Td>
+                    )}
                   </Table.Tr>
                 ))}
               </Table.Tbody>
@@ -108,7 +149,7 @@ export function TemplatesPage() {
           </Table.ScrollContainer>
           {templates.isSuccess && items.length === 0 && (
             <Center p="xl">
-              <Text c="dimmed">No templates yet. Sync them from WhatsApp.</Text>
+              <Text c="dimmed">{isAdmin ? "No templates yet. Create one, or sync them from WhatsApp." : "No templates yet."}</Text>
             </Center>
           )}
         </Paper>

@@ -11,7 +11,7 @@ export type TemplateSend = {
 };
 
 /** The rendered message, as the customer will see it. */
-export function TemplatePreviewCard({ template, values }: { template: Template; values: Record<string, string> }) {
+export function TemplatePreviewCard({ template, values }: { template: Pick<Template, "components">; values: Record<string, string> }) {
   const preview = previewTemplate(template, values);
   return (
     <Paper withBorder p="sm" radius="md" className="template-preview" aria-label="Template preview" data-testid="template-preview">
