@@ -46,7 +46,7 @@ def test_sign_in_shows_the_demo_inbox_and_returns_to_the_page_asked_for(
 ) -> None:
     sign_in(page, demo_server, path="/templates")
     expect(page).to_have_url(re.compile(r"/templates$"))
-    expect(page.get_by_role("cell", name="order_update")).to_be_visible()
+    expect(page.get_by_role("cell", name="order_update", exact=True)).to_be_visible()
     page.get_by_role("link", name=re.compile(r"Inbox$")).click()
     expect(page.locator(".conversation-row")).to_have_count(5)
     for name in ("Maria Garcia", "James Wilson", "Aisha Khan", "Lucas Silva", "Emma Johnson"):
