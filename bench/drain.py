@@ -17,9 +17,11 @@ import argparse
 import asyncio
 import copy
 import json
+import os
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -68,22 +70,38 @@ async def post_backlog(url: str, bodies: list[bytes]) -> None:
         raise SystemExit(f"posting the backlog failed: {result.statuses}, {result.errors} errors")
 
 
-async def watch_drain(cluster: Cluster, total: int, timeout: float) -> tuple[float, float]:
-    """(seconds from 10% to 90% processed, seconds from the first to the last processed)."""
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user + system) the processes have used so far: unlike rates, not inflated by whatever else
+    the machine runs meanwhile."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Drain:
+    steady_seconds: float  # from 10% to 90% of the backlog processed
+    whole_seconds: float  # from the first to the last event processed
+    steady_worker_cpu: float  # CPU seconds the workers used over the steady part
+
+
+async def watch_drain(cluster: Cluster, total: int, timeout: float, worker_pids: list[int]) -> Drain:
     marks: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         done = total - await backlog(cluster)
         now = time.monotonic()
         if done > 0:
             marks.setdefault("first", now)
-        if done >= total * 0.1:
-            marks.setdefault("p10", now)
-        if done >= total * 0.9:
-            marks.setdefault("p90", now)
+        if done >= total * 0.1 and "p10" not in marks:
+            marks["p10"], cpu["p10"] = now, cpu_seconds(worker_pids)
+        if done >= total * 0.9 and "p90" not in marks:
+            marks["p90"], cpu["p90"] = now, cpu_seconds(worker_pids)
         if done >= total:
-            marks["last"] = now
-            return marks["p90"] - marks["p10"], marks["last"] - marks["first"]
+            return Drain(marks["p90"] - marks["p10"], now - marks["first"], cpu["p90"] - cpu["p10"])
         await asyncio.sleep(0.05)
     raise SystemExit(f"the backlog did not drain within {timeout:.0f} s")
 
@@ -123,12 +141,16 @@ def main(argv: list[str]) -> int:
                 )
                 for i in range(args.workers)
             ]
-            steady, whole = asyncio.run(watch_drain(cluster, args.events, timeout=600))
+            drain = asyncio.run(
+                watch_drain(cluster, args.events, timeout=600, worker_pids=[w.popen.pid for w in workers])
+            )
             for worker in workers:
                 cluster.stop(worker)
         finally:
             cluster.close()
-    steady_rate = args.events * 0.8 / steady if steady else float("nan")
+    steady_events = args.events * 0.8
+    steady_rate = steady_events / drain.steady_seconds if drain.steady_seconds else float("nan")
+    whole = drain.whole_seconds
     print(
         f"drain: {args.events} inbound messages from {args.customers} customers, {args.workers} workers of "
         f"{args.concurrency} concurrent jobs"
@@ -137,6 +159,7 @@ def main(argv: list[str]) -> int:
     print(
         f"  first to last event:    {args.events / whole if whole else float('nan'):8.0f} events/s ({whole:.1f} s)"
     )
+    print(f"  worker CPU per event (steady part): {drain.steady_worker_cpu / steady_events * 1000:.2f} ms")
     if insert_rate is not None:
         print(f"  baseline, PostgreSQL single-row INSERTs (pgbench, 4 clients): {insert_rate:,.0f}/s")
     print("  target ≥ 500 events/s")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -587,6 +587,18 @@ class CampaignRepository(Repository[Campaign]):
             .values(status=RecipientStatus.SKIPPED, skip_reason=reason, updated_at=utcnow())
             .execution_options(synchronize_session=False)
         )
+
+    async def last_send_horizon(self, phone_number_id: uuid.UUID) -> datetime | None:
+        """When this number's campaigns last sent: None when none ever started, `datetime.max` (UTC) while one
+        is unfinished (running, paused, waiting), else the latest completion or cancellation."""
+        stmt = select(
+            func.count().filter(Campaign.completed_at.is_(None), Campaign.cancelled_at.is_(None)),
+            func.max(func.coalesce(Campaign.completed_at, Campaign.cancelled_at)),
+        ).where(Campaign.phone_number_id == phone_number_id, Campaign.started_at.is_not(None))
+        unfinished, last_finished = (await self.session.execute(stmt)).one()
+        if unfinished:
+            return datetime.max.replace(tzinfo=UTC)
+        return cast(datetime | None, last_finished)
 
     async def recent_recipients_of_contact(
         self, contact_id: uuid.UUID, phone_number_id: uuid.UUID, since: datetime

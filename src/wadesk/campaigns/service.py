@@ -52,7 +52,7 @@ from wadesk.campaigns.schemas import (
 )
 from wadesk.contacts.models import Contact
 from wadesk.db.base import utcnow
-from wadesk.db.session import run_after_commit, scope_to_tenant, unit_of_work
+from wadesk.db.session import run_after_commit, scope_to_tenant, transaction_cache, unit_of_work
 from wadesk.errors import NotFound, Unprocessable
 from wadesk.infra.runtime import Runtime, current_runtime
 from wadesk.kit.pagination import Cursor
@@ -939,6 +939,13 @@ async def record_reply(
         return
     repo = CampaignRepository(session)
     longest = timedelta(hours=720)
+    # Most numbers run no campaign: look that up once per transaction, not once per inbound message.
+    horizons = transaction_cache(session, "campaign_send_horizons")
+    if phone_number_id not in horizons:
+        horizons[phone_number_id] = await repo.last_send_horizon(phone_number_id)
+    horizon = horizons[phone_number_id]
+    if horizon is None or horizon < at - longest:
+        return
     for recipient, hours in await repo.recent_recipients_of_contact(
         contact_id, phone_number_id, at - longest
     ):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select, tuple_
@@ -108,6 +109,12 @@ class ConversationRepository(Repository[Conversation]):
             return None
         conversation, contact, number, assignee = row
         return ConversationRow(conversation, contact, number, assignee)
+
+    async def get_rows(self, conversation_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, ConversationRow]:
+        """Several conversations with their contact, number and assignee, in one statement."""
+        stmt = self._joined().where(Conversation.id.in_(conversation_ids))
+        rows = (await self.session.execute(stmt)).all()
+        return {c.id: ConversationRow(c, contact, number, assignee) for c, contact, number, assignee in rows}
 
     async def find_active(self, contact_id: uuid.UUID, phone_number_id: uuid.UUID) -> Conversation | None:
         """The newest conversation of this contact on this number that is not archived."""

@@ -47,6 +47,8 @@ PING_AFTER_IDLE_SECONDS = 5.0
 _RETURNED_AT = "wadesk_returned_at"
 
 AfterCommit = Callable[[], Awaitable[None]]
+# session.info: what code remembers for the length of the current transaction (transaction_cache).
+_TRANSACTION_CACHES = "transaction_caches"
 
 
 def create_engine(url: str, *, pool_size: int = 10, max_overflow: int | None = None) -> AsyncEngine:
@@ -186,6 +188,19 @@ def tenant_of(session: AsyncSession | Session) -> uuid.UUID | None:
 
 def scope_to_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> None:
     session.info[TENANT_KEY] = tenant_id
+
+
+def transaction_cache(session: AsyncSession | Session, name: str) -> dict[Any, Any]:
+    """A dictionary that lives as long as the session's current transaction: what one delivery of a batch
+    looked up (a number's owner, a lock taken) serves the next, and nothing outlives the transaction."""
+    caches: dict[str, dict[Any, Any]] = session.info.setdefault(_TRANSACTION_CACHES, {})
+    return caches.setdefault(name, {})
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_transaction_caches(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_TRANSACTION_CACHES, None)
 
 
 def run_after_commit(session: AsyncSession, callback: AfterCommit) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wadesk.contacts.models import Contact
-from wadesk.conversations.service import contact_ref, get_row_or_404, to_out
+from wadesk.conversations.repository import ConversationRepository, ConversationRow
+from wadesk.conversations.service import contact_ref, to_out
 from wadesk.db.session import scope_to_tenant
-from wadesk.errors import NotFound
 from wadesk.infra.runtime import Runtime
 from wadesk.integrations.service import dispatch_events
 from wadesk.messages.models import Message
@@ -21,17 +22,17 @@ from wadesk.realtime.service import publish_events
 from wadesk.templates.models import Template
 
 
-async def event_payload(session: AsyncSession, kind: str, subject_id: uuid.UUID) -> dict[str, Any] | None:
-    """The current state of the subject of an event, as the API shows it; None when it is gone."""
+async def event_payload(
+    session: AsyncSession, kind: str, subject_id: uuid.UUID, conversations: dict[uuid.UUID, ConversationRow]
+) -> dict[str, Any] | None:
+    """The current state of the subject of an event, as the API shows it; None when it is gone.
+    Conversations come from `conversations`, read beforehand in one statement."""
     if kind.startswith("message."):
         message = await session.get(Message, subject_id)
         return message_to_out(message).model_dump(mode="json", by_alias=True) if message else None
     if kind.startswith("conversation."):
-        try:
-            row = await get_row_or_404(session, subject_id)
-        except NotFound:
-            return None
-        return to_out(row).model_dump(mode="json", by_alias=True)
+        row = conversations.get(subject_id)
+        return to_out(row).model_dump(mode="json", by_alias=True) if row else None
     if kind.startswith("contact."):
         contact = await session.get(Contact, subject_id)
         return contact_ref(contact).model_dump(mode="json", by_alias=True) if contact else None
@@ -69,7 +70,18 @@ async def read_payloads(session: AsyncSession, changes: list[tuple[uuid.UUID, st
     payloads: Payloads = {}
     for tenant_id, subjects in by_tenant.items():
         scope_to_tenant(session, tenant_id)
-        read = [(kind, await event_payload(session, kind, subject_id)) for kind, subject_id in subjects]
+        # The two common subjects are read in one statement each, whatever their number.
+        message_ids = {subject for kind, subject in subjects if kind.startswith("message.")}
+        if message_ids:
+            await session.execute(select(Message).where(Message.id.in_(message_ids)))
+        conversation_ids = {subject for kind, subject in subjects if kind.startswith("conversation.")}
+        conversations = (
+            await ConversationRepository(session).get_rows(conversation_ids) if conversation_ids else {}
+        )
+        read = [
+            (kind, await event_payload(session, kind, subject_id, conversations))
+            for kind, subject_id in subjects
+        ]
         payloads[tenant_id] = [(kind, payload) for kind, payload in read if payload is not None]
     return payloads
 

@@ -25,7 +25,7 @@ from wadesk.contacts.service import upsert_contact
 from wadesk.conversations.models import Conversation, ConversationStatus
 from wadesk.conversations.repository import ConversationRepository
 from wadesk.conversations.window import customer_window_expiry
-from wadesk.db.session import scope_to_tenant
+from wadesk.db.session import scope_to_tenant, transaction_cache
 from wadesk.db.upsert import insert_if_absent
 from wadesk.messages.models import Direction, Message, MessageStatus
 from wadesk.messages.service import message_preview, message_text
@@ -99,9 +99,15 @@ async def apply_updates(
 async def _number_by_meta_id(
     session: AsyncSession, phone_number_id: str, outcome: Outcome | None = None
 ) -> PhoneNumber | None:
-    # Routing a delivery crosses tenants by design: the number says whose it is.
-    stmt = select(PhoneNumber).where(PhoneNumber.phone_number_id == phone_number_id)
-    number = (await session.execute(stmt.execution_options(skip_tenant_scope=True))).scalar_one_or_none()
+    # Routing a delivery crosses tenants by design: the number says whose it is. Looked up once per
+    # transaction: a batch of deliveries mostly names the same few numbers.
+    routing: dict[str, PhoneNumber | None] = transaction_cache(session, "number_routing")
+    if phone_number_id in routing:
+        number = routing[phone_number_id]
+    else:
+        stmt = select(PhoneNumber).where(PhoneNumber.phone_number_id == phone_number_id)
+        number = (await session.execute(stmt.execution_options(skip_tenant_scope=True))).scalar_one_or_none()
+        routing[phone_number_id] = number
     if number is not None and outcome is not None and not _allowed(outcome, number.tenant_id):
         outcome.notes.append(f"phone number {phone_number_id} belongs to another company; ignored")
         return None
@@ -140,9 +146,41 @@ async def _lock_contact(session: AsyncSession, tenant_id: uuid.UUID, identity: w
     racy order. Contacts are per company, so the key is the company and the customer's stable id."""
     if session.get_bind().dialect.name != "postgresql":
         return  # SQLite writers are serialised by BEGIN IMMEDIATE already
+    lock_id = _contact_lock_id(tenant_id, identity)
+    held = transaction_cache(session, "contact_locks")
+    if lock_id not in held:
+        await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+        held[lock_id] = True
+
+
+def _contact_lock_id(tenant_id: uuid.UUID, identity: wa.ContactIdentity) -> int:
     key = f"{tenant_id}:{identity.wa_id or identity.bsuid}"
-    lock_id = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
-    await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+
+
+async def lock_contacts(
+    session: AsyncSession, deliveries: list[tuple[list[wa.WebhookUpdate], uuid.UUID | None]]
+) -> None:
+    """Take the locks of every customer a batch of deliveries writes for, in one sorted pass, before applying
+    any of them: two workers' batches that share customers then queue behind each other instead of each
+    holding one lock the other waits for. `deliveries` pairs each delivery's updates with its `only_tenant`."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    wanted: set[int] = set()
+    for updates, only_tenant in deliveries:
+        outcome = Outcome(only_tenant=only_tenant)
+        for update in updates:
+            if isinstance(update, wa.InboundMessage) and not update.identity.is_empty:
+                number = await _number_by_meta_id(session, update.phone_number_id, outcome)
+                if number is not None:
+                    wanted.add(_contact_lock_id(number.tenant_id, update.identity))
+    held = transaction_cache(session, "contact_locks")
+    ordered = sorted(wanted - held.keys())
+    if ordered:
+        # unnest keeps the array's order, so the locks are taken in ascending order.
+        statement = text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:ids AS bigint[])) AS k")
+        await session.execute(statement, {"ids": ordered})
+        held.update(dict.fromkeys(ordered, True))
 
 
 def _inbound_content(message: wa.BaseMessage) -> tuple[str, dict[str, Any]]:

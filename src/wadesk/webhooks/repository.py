@@ -50,6 +50,18 @@ class WebhookEventRepository:
         stmt = stmt.order_by(WebhookEvent.received_at.desc(), WebhookEvent.id.desc()).limit(limit)
         return list((await self.session.execute(stmt)).scalars())
 
+    async def claim_received(self, limit: int, *, exclude: uuid.UUID) -> list[WebhookEvent]:
+        """Lock up to `limit` more unprocessed deliveries, oldest first, skipping those another transaction
+        holds: they are being processed there."""
+        stmt = (
+            select(WebhookEvent)
+            .where(WebhookEvent.status == WebhookEventStatus.RECEIVED, WebhookEvent.id != exclude)
+            .order_by(WebhookEvent.received_at, WebhookEvent.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
     async def stale_ids(self, older_than: datetime, limit: int) -> list[uuid.UUID]:
         stmt = (
             select(WebhookEvent.id)

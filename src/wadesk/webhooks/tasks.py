@@ -1,82 +1,183 @@
-"""`process_webhook_event`: a stored delivery becomes rows, then realtime events (after the commit).
+"""`process_webhook_event`: stored deliveries become rows, then realtime events (after the commit).
 
-The events' payloads are read in the delivery's own transaction, just before it commits: what they show is
-what the commit makes visible, without a second session per delivery."""
+On PostgreSQL a job takes its own delivery and up to BATCH_LIMIT - 1 more waiting ones into one transaction:
+one commit, one routing lookup per number and one read of the events' payloads for the lot, instead of one of
+each per delivery. The jobs of the deliveries taken along find them processed and stop. A batch that fails
+is rolled back whole and its deliveries are processed one by one, so one bad delivery fails alone.
+
+The events' payloads are read in the deliveries' own transaction, just before it commits: what they show is
+what the commit makes visible, without a second session."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 
 import structlog
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from wadesk.db.base import utcnow
 from wadesk.db.session import commit
 from wadesk.infra import metrics
 from wadesk.infra.jobs import job
-from wadesk.infra.runtime import current_runtime
-from wadesk.realtime.publisher import publish_payloads, read_payloads
+from wadesk.infra.runtime import Runtime, current_runtime
+from wadesk.realtime.publisher import Payloads, publish_payloads, read_payloads
 from wadesk.webhooks.models import WebhookEvent, WebhookEventStatus
-from wadesk.webhooks.processing import apply_updates, tenants_concerned
+from wadesk.webhooks.processing import Outcome, apply_updates, lock_contacts, tenants_concerned
+from wadesk.webhooks.repository import WebhookEventRepository
 from wadesk.whatsapp.webhook import WebhookPayloadError, WebhookUpdate, parse_updates
 
 log = structlog.get_logger(__name__)
 
+# Deliveries per transaction. SQLite takes one at a time: its writers queue for the database's only write
+# lock, which a batch would hold for longer than the API's writers should wait.
+BATCH_LIMIT = 32
+
+
+@dataclass
+class _Applied:
+    """What a committed transaction leaves to do: publish, fetch media, count."""
+
+    payloads: Payloads = field(default_factory=dict)
+    media_downloads: list[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=list)
+    processed: list[WebhookEvent] = field(default_factory=list)
+    unparseable: list[WebhookEvent] = field(default_factory=list)
+
 
 @job("process_webhook_event")
 async def process_webhook_event(event_id: str) -> str:
-    """Process one stored delivery. Safe to run any number of times: the event's row is locked while it is
-    processed and a processed event is left alone, so a delivery is applied once however often its id is
-    queued; every write is idempotent besides. A failure rolls back the delivery's writes and marks the event
-    failed with the reason, replayable from the API."""
+    """Process one stored delivery (and, on PostgreSQL, others waiting). Safe to run any number of times: a
+    delivery's row is locked while it is processed and a processed one is left alone, so it is applied once
+    however often its id is queued; every write is idempotent besides. A failure rolls back the delivery's
+    writes and marks it failed with the reason, replayable from the API."""
     runtime = current_runtime()
     key = uuid.UUID(event_id)
-    log_ctx = {"event_id": event_id}
     async with runtime.sessionmaker() as session:
-        # The row lock makes a second run of the same event (a sweeper re-send, a reclaimed stream entry)
-        # wait here and then see `processed`; SQLite's BEGIN IMMEDIATE serialises the same way.
-        event = await session.get(WebhookEvent, key, with_for_update=True)
+        # A delivery whose row another transaction holds is being processed there (a batch took it along, a
+        # sweeper re-send overtook its queue entry): that transaction applies it, or records its failure, and
+        # should its worker die instead the row is left `received` for the sweeper. SQLite's BEGIN IMMEDIATE
+        # serialises jobs instead, and the second sees `processed`.
+        event = await session.get(WebhookEvent, key, with_for_update={"skip_locked": True})
         if event is None or event.status == WebhookEventStatus.PROCESSED:
             return "skipped"
+        batch = [event]
+        if session.get_bind().dialect.name == "postgresql":
+            batch += await WebhookEventRepository(session).claim_received(BATCH_LIMIT - 1, exclude=key)
+        ids = [e.id for e in batch]
+        raw_body = event.raw_body  # a rollback expires the row
         try:
-            updates = parse_updates(event.raw_body)
-        except WebhookPayloadError as exc:
-            _fail(event, f"unparseable: {exc}")
-            await commit(session)
-            log.warning("webhook_event_unparseable", error=str(exc), **log_ctx)
-            metrics.record_webhook_failed("unparseable")
-            return "failed"
-        try:
-            outcome = await apply_updates(session, updates, only_tenant=event.tenant_id)
-            event.status = WebhookEventStatus.PROCESSED
-            event.processed_at = utcnow()
-            event.attempts += 1
-            event.error = None
-            event.notes = "; ".join(outcome.notes)[:4000] or None
-            if event.tenant_id is None and outcome.tenant_ids:
-                event.tenant_id = outcome.tenant_ids[0]
-            payloads = await read_payloads(
-                session, [(e.tenant_id, e.kind, e.subject_id) for e in outcome.events]
-            )
-            await commit(session)
+            applied = await _apply(session, batch)
         except Exception as exc:
             await session.rollback()
-            await _mark_failed(key, f"{type(exc).__name__}: {exc}", updates)
-            log.exception("webhook_event_failed", **log_ctx)
-            metrics.record_webhook_failed("error")
-            raise
-    log.info("webhook_event_processed", updates=len(updates), notes=len(outcome.notes), **log_ctx)
-    metrics.record_webhook_processed(event.received_at)
-    await publish_payloads(runtime, payloads)
-    for tenant_id, message_id in outcome.media_downloads:
+            if len(batch) == 1:
+                await _mark_failed(key, f"{type(exc).__name__}: {exc}", _updates_or_none(raw_body))
+                log.exception("webhook_event_failed", event_id=event_id)
+                metrics.record_webhook_failed("error")
+                raise
+            log.warning("webhook_batch_failed", event_id=event_id, size=len(batch), error=repr(exc))
+            applied = None
+    if applied is None:
+        return await _one_by_one(key, ids)
+    await _finish(runtime, applied)
+    return "failed" if event in applied.unparseable else "processed"
+
+
+async def _apply(session: AsyncSession, events: list[WebhookEvent]) -> _Applied:
+    """Apply the deliveries in order in the session's transaction, then commit."""
+    applied = _Applied()
+    parsed: list[tuple[WebhookEvent, list[WebhookUpdate]]] = []
+    for event in events:
+        try:
+            parsed.append((event, parse_updates(event.raw_body)))
+        except WebhookPayloadError as exc:
+            _fail(event, f"unparseable: {exc}")
+            applied.unparseable.append(event)
+    await lock_contacts(session, [(updates, event.tenant_id) for event, updates in parsed])
+    changes: list[tuple[uuid.UUID, str, uuid.UUID]] = []
+    for event, updates in parsed:
+        outcome = await apply_updates(session, updates, only_tenant=event.tenant_id)
+        _mark_processed(event, outcome)
+        for change in ((e.tenant_id, e.kind, e.subject_id) for e in outcome.events):
+            _announce_once(changes, change)
+        applied.media_downloads += outcome.media_downloads
+        applied.processed.append(event)
+    applied.payloads = await read_payloads(session, changes)
+    await commit(session)
+    return applied
+
+
+def _announce_once(
+    changes: list[tuple[uuid.UUID, str, uuid.UUID]], change: tuple[uuid.UUID, str, uuid.UUID]
+) -> None:
+    """One event per subject for a batch, its payload read after every change: a subject created in the
+    batch is announced as created, whatever happened to it next."""
+    tenant_id, kind, subject_id = change
+    created = (tenant_id, kind.replace(".updated", ".created"), subject_id)
+    if change not in changes and created not in changes:
+        changes.append(change)
+
+
+async def _one_by_one(key: uuid.UUID, ids: list[uuid.UUID]) -> str:
+    """Process a failed batch's deliveries each in a transaction of its own, in order. This job's own
+    delivery decides its result; the others' failures are recorded on them."""
+    result = "skipped"
+    runtime = current_runtime()
+    for event_id in ids:
+        async with runtime.sessionmaker() as session:
+            event = await session.get(WebhookEvent, event_id, with_for_update=True)
+            if event is None or event.status == WebhookEventStatus.PROCESSED:
+                continue
+            raw_body = event.raw_body
+            try:
+                applied = await _apply(session, [event])
+            except Exception as exc:
+                await session.rollback()
+                await _mark_failed(event_id, f"{type(exc).__name__}: {exc}", _updates_or_none(raw_body))
+                log.exception("webhook_event_failed", event_id=str(event_id))
+                metrics.record_webhook_failed("error")
+                if event_id == key:
+                    raise
+                continue
+        await _finish(runtime, applied)
+        if event_id == key:
+            result = "failed" if applied.unparseable else "processed"
+    return result
+
+
+async def _finish(runtime: Runtime, applied: _Applied) -> None:
+    for event in applied.unparseable:
+        log.warning("webhook_event_unparseable", event_id=str(event.id), error=event.error)
+        metrics.record_webhook_failed("unparseable")
+    for event in applied.processed:
+        log.info("webhook_event_processed", event_id=str(event.id), notes=bool(event.notes))
+        metrics.record_webhook_processed(event.received_at)
+    await publish_payloads(runtime, applied.payloads)
+    for tenant_id, message_id in applied.media_downloads:
         await runtime.jobs.send_now("download_media", message_id=str(message_id), tenant_id=str(tenant_id))
-    return "processed"
+
+
+def _mark_processed(event: WebhookEvent, outcome: Outcome) -> None:
+    event.status = WebhookEventStatus.PROCESSED
+    event.processed_at = utcnow()
+    event.attempts += 1
+    event.error = None
+    event.notes = "; ".join(outcome.notes)[:4000] or None
+    if event.tenant_id is None and outcome.tenant_ids:
+        event.tenant_id = outcome.tenant_ids[0]
 
 
 def _fail(event: WebhookEvent, reason: str) -> None:
     event.status = WebhookEventStatus.FAILED
     event.error = reason[:4000]
     event.attempts += 1
+
+
+def _updates_or_none(raw_body: bytes) -> list[WebhookUpdate]:
+    try:
+        return parse_updates(raw_body)
+    except WebhookPayloadError:
+        return []
 
 
 async def _mark_failed(event_id: uuid.UUID, reason: str, updates: list[WebhookUpdate]) -> None:

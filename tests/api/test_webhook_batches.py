@@ -1,0 +1,161 @@
+"""On PostgreSQL one processing job takes the deliveries waiting beside its own into the same transaction.
+A batch applies them in the order they arrived, announces each change once, and never lets one bad delivery
+hold back the others: a batch that fails is applied again one delivery at a time. On SQLite a job takes its
+own delivery only."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from fastapi import FastAPI
+from pipeline_kit import capture_events, connect_payload_numbers, db, encode, one, payload_json, rows, settle
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conftest import register
+from wadesk.config import Settings
+from wadesk.conversations.models import Conversation
+from wadesk.db.base import utcnow
+from wadesk.messages.models import Message
+from wadesk.webhooks import processing
+from wadesk.webhooks.models import WebhookEvent
+from wadesk.webhooks.processing import Outcome
+from wadesk.webhooks.tasks import process_webhook_event
+from wadesk.whatsapp import webhook as wa
+
+SHEENA = "16505551234"
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    # The sweeper stays away: the deliveries stored below wait for the jobs these tests run by hand.
+    from pipeline_kit import simulated_app
+
+    async with simulated_app(settings, sweep_webhook_stale_seconds=3600) as application:
+        yield application
+
+
+def batches(app: FastAPI) -> bool:
+    return bool(app.state.runtime.settings.database_url.startswith("postgresql"))
+
+
+def text_from(sender: str, wamid: str, timestamp: int, body: str) -> dict[str, Any]:
+    payload = copy.deepcopy(payload_json("inbound_text.json"))
+    value = payload["entry"][0]["changes"][0]["value"]
+    value["contacts"][0].update(wa_id=sender)
+    value["messages"][0].update(id=wamid, timestamp=str(timestamp), text={"body": body})
+    value["messages"][0]["from"] = sender
+    return payload
+
+
+async def store(app: FastAPI, *bodies: dict[str, Any] | bytes) -> list[uuid.UUID]:
+    """Deliveries stored as the webhook route stores them, one second apart, with no job queued."""
+    first = utcnow() - timedelta(minutes=5)
+    events = []
+    async with db(app) as session:
+        for index, body in enumerate(bodies):
+            raw = body if isinstance(body, bytes) else encode(body)
+            event = WebhookEvent(
+                raw_body=raw,
+                headers={},
+                body_sha256=hashlib.sha256(raw).hexdigest(),
+                received_at=first + timedelta(seconds=index),
+            )
+            session.add(event)
+            events.append(event)
+    return [e.id for e in events]
+
+
+async def statuses(app: FastAPI, ids: list[uuid.UUID]) -> list[str]:
+    found = {e.id: e.status for e in await rows(app, WebhookEvent, WebhookEvent.id.in_(ids))}
+    return [found[i] for i in ids]
+
+
+async def test_one_job_applies_the_waiting_deliveries_in_arrival_order_and_announces_each_change_once(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    admin = await register(client, "Batch Ltd")
+    await connect_payload_numbers(admin)
+    ids = await store(
+        app,
+        *(text_from(SHEENA, f"wamid.batch-{i}", 1749416000 + i, f"message {i}") for i in range(5)),
+        text_from("16505550000", "wamid.batch-other", 1749416100, "from someone else"),
+    )
+
+    async with capture_events(app, admin.tenant_id) as captured:
+        results = [await process_webhook_event(str(i)) for i in ids]
+        await settle(app)
+
+    # The jobs of the deliveries a batch took along find them done.
+    assert results == ["processed"] + (["skipped"] * 5 if batches(app) else ["processed"] * 5)
+    assert await statuses(app, ids) == ["processed"] * 6
+    sheena = await one(app, Conversation, Conversation.last_message_preview == "message 4")
+    assert sheena.unread_count == 5
+    messages = await rows(app, Message, Message.conversation_id == sheena.id, order_by=Message.created_at)
+    assert [m.body_text for m in messages] == [f"message {i}" for i in range(5)]
+    other = await one(app, Message, Message.wamid == "wamid.batch-other")
+    assert [e.data["id"] for e in captured.of_type("message.created")] == [str(m.id) for m in messages] + [
+        str(other.id)
+    ]
+    created = captured.about("conversation.created", sheena.id)
+    assert len(created) == 1
+    if batches(app):
+        # The conversation is announced once, in its state after the whole batch.
+        assert created[0].data["unreadCount"] == 5
+        assert captured.about("conversation.updated", sheena.id) == []
+    else:
+        assert [e.data["unreadCount"] for e in captured.about("conversation.updated", sheena.id)] == [
+            2,
+            3,
+            4,
+            5,
+        ]
+
+
+async def test_a_delivery_that_fails_in_a_batch_fails_alone(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = await register(client, "Bad Apple Ltd")
+    await connect_payload_numbers(admin)
+    original = processing._HANDLERS[wa.InboundMessage]
+
+    async def breaks_on_one(session: AsyncSession, update: Any, outcome: Outcome) -> None:
+        if update.wamid == "wamid.apple-bad":
+            raise RuntimeError("this delivery breaks")
+        await original(session, update, outcome)
+
+    monkeypatch.setitem(processing._HANDLERS, wa.InboundMessage, breaks_on_one)
+    ids = await store(
+        app,
+        text_from(SHEENA, "wamid.apple-0", 1749417000, "first"),
+        text_from(SHEENA, "wamid.apple-bad", 1749417001, "broken"),
+        b'{"object": "whatsapp_business_account", "entry": "not a list"}',
+        text_from(SHEENA, "wamid.apple-2", 1749417002, "third"),
+    )
+
+    results = []
+    for event_id in ids:
+        try:
+            results.append(await process_webhook_event(str(event_id)))
+        except RuntimeError as exc:
+            results.append(str(exc))
+
+    # The job of the delivery that breaks reports it, whether a batch met it first or not; the others'
+    # deliveries went through.
+    last = "skipped" if batches(app) else "processed"
+    assert results == ["processed", "this delivery breaks", "failed", last]
+    assert await statuses(app, ids) == ["processed", "failed", "failed", "processed"]
+    failed = await one(app, WebhookEvent, WebhookEvent.id == ids[1])
+    assert failed.error == "RuntimeError: this delivery breaks"
+    assert str(failed.tenant_id) == admin.tenant_id  # its company's admins see it and can replay it
+    unparseable = await one(app, WebhookEvent, WebhookEvent.id == ids[2])
+    assert (unparseable.error or "").startswith("unparseable")
+    bodies = [m.body_text for m in await rows(app, Message, order_by=Message.created_at)]
+    assert bodies == ["first", "third"]
