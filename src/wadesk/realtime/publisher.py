@@ -23,12 +23,16 @@ from wadesk.templates.models import Template
 
 
 async def event_payload(
-    session: AsyncSession, kind: str, subject_id: uuid.UUID, conversations: dict[uuid.UUID, ConversationRow]
+    session: AsyncSession,
+    kind: str,
+    subject_id: uuid.UUID,
+    messages: dict[uuid.UUID, Message],
+    conversations: dict[uuid.UUID, ConversationRow],
 ) -> dict[str, Any] | None:
     """The current state of the subject of an event, as the API shows it; None when it is gone.
-    Conversations come from `conversations`, read beforehand in one statement."""
+    Messages and conversations come from `messages` and `conversations`, read beforehand in a statement each."""
     if kind.startswith("message."):
-        message = await session.get(Message, subject_id)
+        message = messages.get(subject_id)
         return message_to_out(message).model_dump(mode="json", by_alias=True) if message else None
     if kind.startswith("conversation."):
         row = conversations.get(subject_id)
@@ -72,14 +76,16 @@ async def read_payloads(session: AsyncSession, changes: list[tuple[uuid.UUID, st
         scope_to_tenant(session, tenant_id)
         # The two common subjects are read in one statement each, whatever their number.
         message_ids = {subject for kind, subject in subjects if kind.startswith("message.")}
+        messages = {}
         if message_ids:
-            await session.execute(select(Message).where(Message.id.in_(message_ids)))
+            found = await session.execute(select(Message).where(Message.id.in_(message_ids)))
+            messages = {m.id: m for m in found.scalars()}
         conversation_ids = {subject for kind, subject in subjects if kind.startswith("conversation.")}
         conversations = (
             await ConversationRepository(session).get_rows(conversation_ids) if conversation_ids else {}
         )
         read = [
-            (kind, await event_payload(session, kind, subject_id, conversations))
+            (kind, await event_payload(session, kind, subject_id, messages, conversations))
             for kind, subject_id in subjects
         ]
         payloads[tenant_id] = [(kind, payload) for kind, payload in read if payload is not None]

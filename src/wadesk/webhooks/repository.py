@@ -50,6 +50,17 @@ class WebhookEventRepository:
         stmt = stmt.order_by(WebhookEvent.received_at.desc(), WebhookEvent.id.desc()).limit(limit)
         return list((await self.session.execute(stmt)).scalars())
 
+    async def waiting(self, event_id: uuid.UUID) -> bool:
+        """Whether the delivery is still to be processed and no transaction holds it: one autocommit round
+        trip, as the first statement of a PostgreSQL session. Most jobs of a busy queue find their delivery
+        already taken by another job's batch, and stop here."""
+        await self.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        stmt = (
+            select(WebhookEvent.status).where(WebhookEvent.id == event_id).with_for_update(skip_locked=True)
+        )
+        status = (await self.session.execute(stmt)).scalar_one_or_none()
+        return status is not None and status != WebhookEventStatus.PROCESSED
+
     async def claim_received(self, limit: int, *, exclude: uuid.UUID) -> list[WebhookEvent]:
         """Lock up to `limit` more unprocessed deliveries, oldest first, skipping those another transaction
         holds: they are being processed there."""

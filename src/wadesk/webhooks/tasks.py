@@ -53,6 +53,11 @@ async def process_webhook_event(event_id: str) -> str:
     writes and marks it failed with the reason, replayable from the API."""
     runtime = current_runtime()
     key = uuid.UUID(event_id)
+    batches = runtime.engine.dialect.name == "postgresql"
+    if batches:
+        async with runtime.sessionmaker() as probe:
+            if not await WebhookEventRepository(probe).waiting(key):
+                return "skipped"
     async with runtime.sessionmaker() as session:
         # A delivery whose row another transaction holds is being processed there (a batch took it along, a
         # sweeper re-send overtook its queue entry): that transaction applies it, or records its failure, and
@@ -62,7 +67,7 @@ async def process_webhook_event(event_id: str) -> str:
         if event is None or event.status == WebhookEventStatus.PROCESSED:
             return "skipped"
         batch = [event]
-        if session.get_bind().dialect.name == "postgresql":
+        if batches:
             batch += await WebhookEventRepository(session).claim_received(BATCH_LIMIT - 1, exclude=key)
         ids = [e.id for e in batch]
         raw_body = event.raw_body  # a rollback expires the row
@@ -95,12 +100,16 @@ async def _apply(session: AsyncSession, events: list[WebhookEvent]) -> _Applied:
             applied.unparseable.append(event)
     await lock_contacts(session, [(updates, event.tenant_id) for event, updates in parsed])
     changes: list[tuple[uuid.UUID, str, uuid.UUID]] = []
+    outcomes = []
     for event, updates in parsed:
         outcome = await apply_updates(session, updates, only_tenant=event.tenant_id)
-        _mark_processed(event, outcome)
+        outcomes.append((event, outcome))
         for change in ((e.tenant_id, e.kind, e.subject_id) for e in outcome.events):
             _announce_once(changes, change)
         applied.media_downloads += outcome.media_downloads
+    # Marked together, the events' rows are written in one batch of UPDATEs at the next flush.
+    for event, outcome in outcomes:
+        _mark_processed(event, outcome)
         applied.processed.append(event)
     applied.payloads = await read_payloads(session, changes)
     await commit(session)
