@@ -3,13 +3,14 @@ an audience with opt-outs honoured, CSV audiences with per-row parameters, and a
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest_asyncio
-from pipeline_kit import capture_events, db, settle
+from pipeline_kit import capture_events, db, rows, settle
 from sqlalchemy import select
 from test_campaigns_kit import World, campaign_world
 
@@ -17,6 +18,7 @@ from conftest import assert_error, register
 from wadesk.campaigns.models import Campaign
 from wadesk.campaigns.service import sweep_campaigns
 from wadesk.config import Settings
+from wadesk.integrations.models import OutboundDelivery
 from wadesk.messages.models import Message
 from wadesk.ops.models import AuditEntry
 
@@ -211,6 +213,26 @@ async def test_progress_is_published_live_to_admins(world: World) -> None:
     assert all(e.audience == frozenset() for e in events)  # admins only
     assert events[-1].data["status"] == "completed"
     assert events[-1].data["counts"]["total"] == 5
+
+
+async def test_progress_reaches_outbound_webhooks_subscribed_to_it(world: World) -> None:
+    await world.add_contacts(3, tags=["hooked"])
+    subscribed = await world.admin.post(
+        "/api/integrations/webhooks", json={"url": "http://127.0.0.1:9/hooks", "events": ["campaign.updated"]}
+    )
+    assert subscribed.status_code == 201, subscribed.text
+    campaign = await world.create(audience={"source": "contacts", "tags": ["hooked"]})
+    await world.act(campaign["id"], "start")
+    await world.wait_for(campaign["id"], done)
+    await settle(world.app)
+
+    recorded = await rows(world.app, OutboundDelivery, order_by=OutboundDelivery.created_at)
+    assert recorded, "no delivery recorded"
+    assert {str(d.webhook_id) for d in recorded} == {subscribed.json()["id"]}
+    bodies = [json.loads(d.body) for d in recorded]
+    assert {b["type"] for b in bodies} == {"campaign.updated"}
+    assert bodies[-1]["data"]["id"] == campaign["id"]
+    assert bodies[-1]["data"]["status"] == "completed"
 
 
 async def test_agents_cannot_reach_campaigns_and_other_companies_get_404(world: World) -> None:

@@ -1,4 +1,5 @@
-"""Live campaign progress: `campaign.updated` events (the stats) on the company's realtime channel, for admins.
+"""Live campaign progress: `campaign.updated` events (the stats) on the company's realtime channel, for admins,
+and to the company's outbound webhooks subscribed to them.
 
 A running campaign changes hundreds of times a second (sends, then delivery and read webhooks), so events are
 throttled per campaign: at most one per second, and the last change in a burst is always published (trailing
@@ -16,6 +17,7 @@ from typing import Any
 import structlog
 
 from wadesk.infra.runtime import Runtime
+from wadesk.integrations.service import dispatch_events
 
 log = structlog.get_logger(__name__)
 
@@ -65,5 +67,7 @@ class ProgressPublisher:
             payload = await self._build(self._runtime, tenant_id, campaign_id)
             if payload is not None:
                 await self._runtime.bus.publish(tenant_id, EVENT, payload, ADMINS_ONLY)
+                # Integrations subscribed to campaign progress get the same throttled figures.
+                await dispatch_events(self._runtime, tenant_id, [(EVENT, payload)])
         except Exception as exc:  # progress is best effort; the stats endpoint has the truth
             log.warning("campaign_progress_failed", campaign_id=str(campaign_id), error=str(exc))

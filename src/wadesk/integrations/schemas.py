@@ -20,6 +20,7 @@ EVENT_TYPES = (
     "contact.deleted",
     "template.updated",
     "phone_number.updated",
+    "campaign.updated",
 )
 ALL_EVENTS = "*"
 TEST_EVENT = "webhook.test"
