@@ -6,8 +6,10 @@ again, read receipts reach Meta, and an Idempotency-Key sends once."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -18,8 +20,11 @@ from pipeline_kit import (
     capture_events,
     count,
     db,
+    encode,
     one,
+    payload_json,
     rows,
+    seed_outbound,
     settle,
     simulated_app,
     simulator_of,
@@ -31,10 +36,13 @@ from tenacity import wait_fixed
 from conftest import Account, assert_error, register
 from wadesk.config import Settings
 from wadesk.contacts.models import Contact
+from wadesk.db.base import utcnow
 from wadesk.messages import tasks as message_tasks
-from wadesk.messages.models import Message
+from wadesk.messages.models import Message, MessageStatus
 from wadesk.ops.demo_seed import DEMO_ACCESS_TOKEN, DEMO_PHONE_NUMBER_ID
 from wadesk.phone_numbers.models import PhoneNumber
+from wadesk.webhooks.models import WebhookEvent
+from wadesk.webhooks.tasks import process_webhook_event
 from wadesk.whatsapp.simulator import SimulatedPhoneNumber, StatusDelays
 
 IN_WINDOW = "+15551234001"  # the demo customer who wrote minutes ago
@@ -406,3 +414,52 @@ async def test_messages_and_numbers_of_another_company_are_not_found(
         assert_error(await other.request(method, path), 404)
     assert_error(await send(other, IN_WINDOW, **hello_world()), 404, "phone_number_not_found")
     assert await rows(app, Message, Message.tenant_id == uuid.UUID(other.tenant_id)) == []
+
+
+async def _abandoned_send(app: FastAPI, tenant_id: str, text: str) -> uuid.UUID:
+    """A message a worker claimed and died with: `sending`, its claim older than a claim lasts."""
+    message_id = await seed_outbound(
+        app, tenant_id, DEMO_PHONE_NUMBER_ID, IN_WINDOW[1:], None, status=MessageStatus.SENDING, text=text
+    )
+    async with db(app, tenant_id) as session:
+        await session.execute(
+            update(Message)
+            .where(Message.id == message_id)
+            .values(updated_at=utcnow() - message_tasks.CLAIM_EXPIRES_AFTER - timedelta(seconds=1))
+        )
+    return message_id
+
+
+def _sent_status_naming(message_id: uuid.UUID, wamid: str) -> bytes:
+    payload = payload_json("status_sent_with_biz_opaque_callback_data.json")
+    value = payload["entry"][0]["changes"][0]["value"]
+    value["metadata"]["phone_number_id"] = DEMO_PHONE_NUMBER_ID
+    value["contacts"][0]["wa_id"] = IN_WINDOW[1:]
+    value["statuses"][0].update(
+        id=wamid, recipient_id=IN_WINDOW[1:], biz_opaque_callback_data=str(message_id)
+    )
+    return encode(payload)
+
+
+async def test_a_send_taken_over_from_a_dead_worker_is_not_repeated_when_meta_s_status_of_it_waits(
+    app: FastAPI, admin: Account
+) -> None:
+    reached_meta = await _abandoned_send(app, admin.tenant_id, "Reached Meta before the crash")
+    raw = _sent_status_naming(reached_meta, "wamid.before-the-crash")
+    async with db(app) as session:
+        event = WebhookEvent(raw_body=raw, headers={}, body_sha256=hashlib.sha256(raw).hexdigest())
+        session.add(event)
+    never_sent = await _abandoned_send(app, admin.tenant_id, "Lost with the worker")
+
+    assert await message_tasks.send_message(str(reached_meta), admin.tenant_id) == "skipped"
+    assert await process_webhook_event(str(event.id)) == "processed"
+    # The takeover of a message no status names sends it.
+    await message_tasks.send_message(str(never_sent), admin.tenant_id)
+    await settle(app)
+
+    bodies = [m.content.get("body") for m in simulator_of(app).sent_messages if isinstance(m.content, dict)]
+    assert "Reached Meta before the crash" not in bodies
+    assert bodies.count("Lost with the worker") == 1
+    recorded = await one(app, Message, Message.id == reached_meta)
+    assert (recorded.wamid, recorded.status) == ("wamid.before-the-crash", MessageStatus.SENT)
+    assert (await one(app, Message, Message.id == never_sent)).status != MessageStatus.SENDING

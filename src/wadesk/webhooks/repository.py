@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, insert, or_, select
+from sqlalchemy import LargeBinary, Table, and_, bindparam, insert, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wadesk.kit.pagination import Cursor
@@ -23,7 +23,7 @@ class WebhookEventRepository:
         not read back. As the first statement of a PostgreSQL session it runs in autocommit, so it is committed
         once it returns, in one round trip instead of three (BEGIN, INSERT, COMMIT); the session's commit, and
         the jobs queued after it, follow as usual."""
-        if not self.session.in_transaction() and self.session.get_bind().dialect.name == "postgresql":
+        if not self.session.in_transaction() and self._postgresql:
             await self.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         await self.session.execute(_INSERT, values)
 
@@ -60,6 +60,19 @@ class WebhookEventRepository:
         )
         status = (await self.session.execute(stmt)).scalar_one_or_none()
         return status is not None and status != WebhookEventStatus.PROCESSED
+
+    async def unprocessed_naming(self, fragment: str) -> bool:
+        """Whether a delivery still to be processed contains `fragment` (an id we gave Meta). Scans the backlog
+        only, which the workers keep short; used when a crashed send is taken over, not per message."""
+        # Byte search in the raw body (it may not even be UTF-8), in each database's own words.
+        found = "position(:needle in raw_body) > 0" if self._postgresql else "instr(raw_body, :needle) > 0"
+        contains = text(found).bindparams(bindparam("needle", fragment.encode(), type_=LargeBinary))
+        stmt = select(WebhookEvent.id).where(WebhookEvent.status == WebhookEventStatus.RECEIVED, contains)
+        return (await self.session.execute(stmt.limit(1))).first() is not None
+
+    @property
+    def _postgresql(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
 
     async def claim_received(self, limit: int, *, exclude: uuid.UUID) -> list[WebhookEvent]:
         """Lock up to `limit` more unprocessed deliveries, oldest first, skipping those another transaction
