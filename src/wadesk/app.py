@@ -37,6 +37,7 @@ from wadesk.ops.simulator_link import (
 )
 from wadesk.ops.sweeper import run_sweeper
 from wadesk.routes import API_ROUTERS
+from wadesk.webhooks.router import DeliveryEndpoint
 from wadesk.whatsapp.graph import GraphClient
 from wadesk.whatsapp.simulator import Simulator, create_simulator_app, get_simulator
 
@@ -190,6 +191,8 @@ def create_app(
         # Media uploads: the largest file WhatsApp takes, plus the multipart framing around it.
         limits_by_path={"/api/media": MAX_UPLOAD_BYTES + 64 * 1024},
     )
+    # Meta's deliveries skip the stack below: they need no rate limit, CORS or general body limit.
+    app.add_middleware(DeliveryEndpoint)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestContextMiddleware, hsts=settings.is_production)
     return app

@@ -81,9 +81,11 @@ class Settings(BaseSettings):
     sweep_webhook_stale_seconds: float = Field(default=30.0, gt=0)
     log_json: bool | None = None
     trusted_proxies: str = ""
-    # Connections each process keeps to PostgreSQL, and how many more it may open under load.
-    database_pool_size: int = Field(default=10, ge=1)
-    database_max_overflow: int = Field(default=10, ge=0)
+    # Connections each process keeps to PostgreSQL, and how many more it may open under load. The pool closes
+    # those extra ones as soon as they are returned, so a process under steady load past its pool would connect
+    # and disconnect on nearly every request: the default keeps them all instead.
+    database_pool_size: int = Field(default=20, ge=1)
+    database_max_overflow: int = Field(default=0, ge=0)
 
     # API rate limits in the `limits` notation ("20/second", several joined by ";"). Meta's webhook
     # deliveries and the health probes are never limited. Counters live in Redis when it is configured, so

@@ -5,6 +5,7 @@ own Meta app has its own address, verify token and app secrets."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import uuid
@@ -29,14 +30,15 @@ from pipeline_kit import (
     signed_headers,
     simulated_app,
 )
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from conftest import TEST_APP_SECRET, TEST_VERIFY_TOKEN, Account, assert_error, register
 from wadesk.config import Settings
+from wadesk.db.base import utcnow
 from wadesk.messages.models import Message
 from wadesk.phone_numbers.models import PhoneNumber
 from wadesk.tenants.models import Tenant
-from wadesk.webhooks import processing
+from wadesk.webhooks import processing, repository
 from wadesk.webhooks.models import WebhookEvent, WebhookEventStatus
 from wadesk.whatsapp import webhook as wa
 from wadesk.whatsapp.signature import SIGNATURE_HEADER, sign
@@ -106,6 +108,43 @@ async def test_a_verified_delivery_is_stored_raw_before_the_200(
     assert event.body_sha256 == hashlib.sha256(raw).hexdigest()
     assert event.headers[SIGNATURE_HEADER.lower()] == sign(TEST_APP_SECRET, raw)
     await settle(app)
+
+
+async def test_a_connection_the_database_dropped_is_not_handed_out_again(
+    app: FastAPI, settings: Settings
+) -> None:
+    if not settings.resolved_database_url.startswith("postgresql"):
+        pytest.skip("deliveries go to the driver itself on PostgreSQL only")
+    engine = app.state.runtime.engine
+
+    def delivery() -> dict[str, Any]:
+        return {
+            "id": uuid.uuid4(),
+            "tenant_id": None,
+            "raw_body": b"{}",
+            "headers": {},
+            "body_sha256": hashlib.sha256(b"{}").hexdigest(),
+            "status": WebhookEventStatus.RECEIVED,
+            "received_at": utcnow(),
+        }
+
+    await asyncio.gather(
+        *(repository.store(engine, delivery()) for _ in range(3))
+    )  # three pooled connections
+    async with engine.connect() as admin:
+        await admin.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    for _ in range(engine.pool.size() + 1):
+        with contextlib.suppress(Exception):
+            await repository.store(engine, delivery())
+            break
+    for _ in range(5):
+        await repository.store(engine, delivery())
+    assert await count(app, WebhookEvent) >= 8
 
 
 async def test_a_previous_app_secret_is_accepted_during_a_rotation(

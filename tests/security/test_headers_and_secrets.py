@@ -63,6 +63,7 @@ async def test_api_responses_carry_the_security_headers(production_client: httpx
         await production_client.get("/api/conversations"),  # 401
         await production_client.get("/api/no-such-route"),  # 404
         await production_client.post("/api/auth/login", content=b"{not json"),  # 400
+        await production_client.post("/api/webhook", content=b"{}"),  # 401, a delivery without a signature
     ):
         for name, value in API_HEADERS.items():
             assert response.headers.get(name) == value, (response.url, name, response.headers)

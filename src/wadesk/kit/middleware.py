@@ -8,6 +8,7 @@ import re
 import time
 import uuid
 from collections.abc import Mapping
+from typing import Any
 
 import structlog
 from starlette.exceptions import HTTPException
@@ -160,7 +161,12 @@ async def _too_large(send: Send, limit: int) -> None:
 
 
 async def _reply(send: Send, status: int, code: str, message: str) -> None:
-    body = json.dumps({"error": {"code": code, "message": message, "details": None}}).encode()
+    await send_json(send, status, {"error": {"code": code, "message": message, "details": None}})
+
+
+async def send_json(send: Send, status: int, content: Any) -> None:
+    """A complete JSON response, for code that answers below the framework."""
+    body = json.dumps(content, separators=(",", ":")).encode()
     await send(
         {
             "type": "http.response.start",

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import LargeBinary, Table, and_, bindparam, insert, or_, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.util import greenlet_spawn
 
 from wadesk.kit.pagination import Cursor
 from wadesk.webhooks.models import WebhookEvent, WebhookEventStatus
@@ -17,15 +19,6 @@ class WebhookEventRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    async def insert(self, values: dict[str, Any]) -> None:
-        """Store a delivery in one statement, without the unit of work: the ingest path is hot, and the row is
-        not read back. As the first statement of a PostgreSQL session it runs in autocommit, so it is committed
-        once it returns, in one round trip instead of three (BEGIN, INSERT, COMMIT); the session's commit, and
-        the jobs queued after it, follow as usual."""
-        if not self.session.in_transaction() and self._postgresql:
-            await self.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        await self.session.execute(_INSERT, values)
 
     async def get(self, event_id: uuid.UUID) -> WebhookEvent | None:
         return await self.session.get(WebhookEvent, event_id)
@@ -96,5 +89,40 @@ class WebhookEventRepository:
         return list((await self.session.execute(stmt)).scalars())
 
 
+async def store(engine: AsyncEngine, values: dict[str, Any]) -> None:
+    """Store a delivery in one statement, without a session: the ingest path is hot and the row is not read
+    back. On asyncpg the statement goes to the driver itself, on a pooled connection — outside a transaction,
+    so it is committed once it returns, in one round trip, and prepared once per connection; SQLAlchemy's
+    connection and execution layers cost as much as the statement. Elsewhere (SQLite) it is an ordinary
+    transaction."""
+    if engine.dialect.driver != "asyncpg":
+        async with engine.begin() as connection:
+            await connection.execute(_INSERT, values)
+        return
+    pooled = await engine.raw_connection()
+    try:
+        await cast(Any, pooled.driver_connection).execute(
+            _ASYNCPG_INSERT,
+            values["id"],
+            values["tenant_id"],
+            values["raw_body"],
+            json.dumps(values["headers"]),
+            values["body_sha256"],
+            values["status"],
+            values["received_at"],
+        )
+    except BaseException as exc:
+        # SQLAlchemy never saw the statement, so it cannot tell a lost connection: never hand this one out again.
+        await greenlet_spawn(pooled.invalidate, exc)
+        raise
+    finally:
+        # Closing and invalidating may await the driver, which SQLAlchemy does from a greenlet.
+        await greenlet_spawn(pooled.close)
+
+
 # Core, not the ORM's bulk insert: nothing to track or return.
 _INSERT = insert(cast(Table, WebhookEvent.__table__))
+_ASYNCPG_INSERT = (
+    "INSERT INTO webhook_events (id, tenant_id, raw_body, headers, body_sha256, status, received_at, attempts) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, 0)"
+)

@@ -16,11 +16,11 @@ from wadesk.infra.runtime import Runtime
 from wadesk.phone_numbers.models import PhoneNumber
 from wadesk.phone_numbers.service import decrypt_credential
 from wadesk.tenants.models import Tenant
+from wadesk.webhooks import repository
 from wadesk.webhooks.models import WebhookEvent, WebhookEventStatus
 from wadesk.webhooks.repository import WebhookEventRepository
 from wadesk.whatsapp.signature import SIGNATURE_HEADER, verify_signature
 
-log = structlog.get_logger(__name__)
 PROCESS_JOB = "process_webhook_event"
 KEPT_HEADERS = ("content-type", "user-agent", "x-hub-signature-256", "x-request-id")
 
@@ -45,33 +45,33 @@ async def tenant_app_secrets(session: AsyncSession, runtime: Runtime, tenant: Te
 
 
 async def ingest(
-    session: AsyncSession,
     runtime: Runtime,
     raw_body: bytes,
     headers: Mapping[str, str],
     app_secrets: list[str],
     tenant_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
-    """Store a delivery whose signature verifies; the processing job is queued once the row is committed.
-    The stored event's id."""
+    """Store a delivery whose signature verifies, then queue its processing (the row is committed first, so a
+    worker never looks for a row that is not there; if queueing fails, the sweeper queues it later). The
+    stored event's id."""
     if not verify_signature(raw_body, headers.get(SIGNATURE_HEADER.lower()), app_secrets):
         raise Unauthorized(
             "The X-Hub-Signature-256 signature is missing or does not match.", code="invalid_signature"
         )
     event_id = uuid.uuid4()
-    await WebhookEventRepository(session).insert(
-        {
-            "id": event_id,
-            "tenant_id": tenant_id,
-            "raw_body": raw_body,
-            "headers": {k: v for k, v in headers.items() if k.lower() in KEPT_HEADERS},
-            "body_sha256": hashlib.sha256(raw_body).hexdigest(),
-            "status": WebhookEventStatus.RECEIVED,
-            "received_at": utcnow(),
-        }
-    )
-    runtime.jobs.enqueue_after_commit(session, PROCESS_JOB, event_id=str(event_id))
-    log.info("webhook_event_received", event_id=str(event_id), bytes=len(raw_body))
+    values = {
+        "id": event_id,
+        "tenant_id": tenant_id,
+        "raw_body": raw_body,
+        "headers": {k: v for k, v in headers.items() if k.lower() in KEPT_HEADERS},
+        "body_sha256": hashlib.sha256(raw_body).hexdigest(),
+        "status": WebhookEventStatus.RECEIVED,
+        "received_at": utcnow(),
+    }
+    await repository.store(runtime.engine, values)
+    # On the request's own log line rather than one more line per delivery.
+    structlog.contextvars.bind_contextvars(event_id=str(event_id), bytes=len(raw_body))
+    await runtime.jobs.send_now(PROCESS_JOB, event_id=str(event_id))
     return event_id
 
 
