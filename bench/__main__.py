@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["webhook_ingest", "drain", "list_queries", "campaign_pacing"]
+BENCHMARKS = ["webhook_ingest", "drain", "list_queries", "campaign_pacing", "faults"]
 
 
 def main(argv: list[str]) -> int:

@@ -62,6 +62,67 @@ class ClusterError(RuntimeError):
 
 
 @dataclass
+class PrivatePostgres:
+    """A PostgreSQL server of its own (initdb into `datadir`, a free port, trust auth), for benchmarks that stop
+    and restart the database under load without touching the machine's own server. initdb refuses to run as
+    root, so as root the server runs as the `postgres` user."""
+
+    datadir: Path
+    port: int = field(default_factory=free_port)
+    bindir: Path = field(default_factory=lambda: _postgres_bindir())
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def init(self) -> PrivatePostgres:
+        self.datadir.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.datadir, "postgres", "postgres")
+            # A temporary directory is private to root; the server's user must reach its data inside.
+            self.datadir.parent.chmod(self.datadir.parent.stat().st_mode | 0o711)
+        self._run("initdb", "-D", str(self.datadir), "-A", "trust", "-U", "postgres", "--no-sync")
+        self.start()
+        return self
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=300"
+        self._run("pg_ctl", "-D", str(self.datadir), "-o", options, "-l", str(self.log), "-w", "start")
+
+    def stop(self) -> None:
+        """Fast shutdown: sessions are ended, as a restart or a fail-over would end them."""
+        self._run("pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop")
+
+    def close(self) -> None:
+        if (self.datadir / "postmaster.pid").exists():
+            self.stop()
+        shutil.rmtree(self.datadir, ignore_errors=True)
+
+    @property
+    def log(self) -> Path:
+        return self.datadir / "server.log"
+
+    def _run(self, program: str, *args: str) -> None:
+        command = [str(self.bindir / program), *args]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+        if result.returncode != 0:
+            raise ClusterError(f"{program} failed:\n{result.stdout}\n{result.stderr}")
+
+
+def _postgres_bindir() -> Path:
+    """The newest server installed the Debian way (/usr/lib/postgresql/<version>/bin), else the one on PATH."""
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    if versions:
+        return versions[-1].parent
+    found = shutil.which("initdb")
+    if found is None:
+        raise ClusterError("no PostgreSQL server binaries (initdb) found")
+    return Path(found).parent
+
+
+@dataclass
 class Process:
     name: str
     kind: str

@@ -35,7 +35,8 @@ from wadesk.whatsapp.signature import SIGNATURE_HEADER, sign
 NUMBER = "7600000001"
 
 
-def deliveries(count: int, customers: int) -> list[bytes]:
+def deliveries(count: int, customers: int, prefix: str = "drain") -> list[bytes]:
+    """`count` signed-to-be inbound text messages from `customers` customers, wamids `wamid.<prefix>-<i>`."""
     template = json.loads((PAYLOADS / "inbound_text.json").read_bytes())
     bodies = []
     for index in range(count):
@@ -45,7 +46,7 @@ def deliveries(count: int, customers: int) -> list[bytes]:
         value["metadata"] = {"display_phone_number": NUMBER, "phone_number_id": NUMBER}
         value["contacts"][0].update(wa_id=sender, profile={"name": f"Customer {index % customers}"})
         value["messages"][0].update(
-            id=f"wamid.drain-{index}", timestamp=str(1750000000 + index), text={"body": f"message {index}"}
+            id=f"wamid.{prefix}-{index}", timestamp=str(1750000000 + index), text={"body": f"message {index}"}
         )
         value["messages"][0]["from"] = sender
         bodies.append(json.dumps(payload, separators=(",", ":")).encode())
@@ -106,6 +107,24 @@ async def watch_drain(cluster: Cluster, total: int, timeout: float, worker_pids:
     raise SystemExit(f"the backlog did not drain within {timeout:.0f} s")
 
 
+def open_company(api_url: str, name: str) -> None:
+    """A company with the benchmark's number connected, through the API."""
+    with httpx.Client(base_url=api_url, timeout=30) as http:
+        registered = http.post(
+            "/api/auth/register",
+            json={"companyName": name, "name": "Owner", "email": "owner@example.com",
+                  "password": "correct horse battery"},
+        )  # fmt: skip
+        registered.raise_for_status()
+        connected = http.post(
+            "/api/phone-numbers",
+            headers={"Authorization": f"Bearer {registered.json()['accessToken']}"},
+            json={"wabaId": "7600000002", "phoneNumberId": NUMBER, "displayPhoneNumber": f"+{NUMBER}",
+                  "accessToken": "bench-token"},
+        )  # fmt: skip
+        connected.raise_for_status()
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="bench.drain")
     parser.add_argument("--events", type=int, default=4000)
@@ -119,20 +138,7 @@ def main(argv: list[str]) -> int:
             cluster.open()
             insert_rate = single_row_insert_rate(cluster.database_url, seconds=5)
             api = cluster.start_api("api", simulator=False)
-            with httpx.Client(base_url=api.url, timeout=30) as http:
-                registered = http.post(
-                    "/api/auth/register",
-                    json={"companyName": "Drain Ltd", "name": "Owner", "email": "drain@example.com",
-                          "password": "correct horse battery"},
-                )  # fmt: skip
-                token = registered.json()["accessToken"]
-                connected = http.post(
-                    "/api/phone-numbers",
-                    headers={"Authorization": f"Bearer {token}"},
-                    json={"wabaId": "7600000002", "phoneNumberId": NUMBER, "displayPhoneNumber": f"+{NUMBER}",
-                          "accessToken": "drain-token"},
-                )  # fmt: skip
-                connected.raise_for_status()
+            open_company(api.url, "Drain Ltd")
             bodies = deliveries(args.events, args.customers)
             asyncio.run(post_backlog(f"{api.url}/api/webhook", bodies))
             workers = [

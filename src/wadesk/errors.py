@@ -8,11 +8,15 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
+from asyncpg import PostgresError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from wadesk.db.session import database_unreachable
 
 log = structlog.get_logger(__name__)
 
@@ -95,6 +99,15 @@ class ServiceUnavailable(AppError):
     message = "A dependency is unavailable; try again shortly."
 
 
+class DatabaseUnavailable(ServiceUnavailable):
+    code = "database_unavailable"
+    message = "The database is unreachable; try again shortly."
+
+
+# Long enough for a database restart or fail-over; Meta retries webhooks on its own schedule anyway.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
 
@@ -159,8 +172,26 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body(code, message), status_code=exc.status_code, headers=getattr(exc, "headers", None)
         )
 
+    # Connecting raises the driver's own errors (OSError, asyncpg's), a lost connection a DBAPIError, an
+    # exhausted pool its TimeoutError: each is a 503 with Retry-After when the database is out of reach, so
+    # clients (Meta above all) retry, and a warning rather than a traceback per request.
+    async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        if not database_unreachable(exc):
+            raise exc  # a 500, rendered by the handler below
+        log.warning("database_unavailable", path=request.url.path, error=f"{type(exc).__name__}: {exc}")
+        return JSONResponse(
+            error_body(DatabaseUnavailable.code, DatabaseUnavailable.message),
+            status_code=DatabaseUnavailable.status_code,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
+
+    for unreachable in (OSError, PostgresError, PoolTimeout):
+        app.add_exception_handler(unreachable, _database_unavailable)
+
     @app.exception_handler(DBAPIError)
-    async def _database_error(_: Request, exc: DBAPIError) -> JSONResponse:
+    async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        if database_unreachable(exc):
+            return await _database_unavailable(request, exc)
         if getattr(exc.orig, "sqlstate", None) in UNSTORABLE_TEXT_SQLSTATES:
             return JSONResponse(
                 error_body(

@@ -434,6 +434,30 @@ async def test_a_failed_event_keeps_its_reason_and_a_replay_after_the_fix_proces
     assert message.tenant_id == uuid.UUID(admin.tenant_id)
 
 
+async def test_a_delivery_whose_processing_loses_the_database_stays_received_for_the_sweeper(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = await register(client, "Database Restart Ltd")
+    await connect_payload_numbers(admin)
+
+    async def database_gone(*_: Any) -> None:
+        raise ConnectionResetError(104, "Connection reset by peer")
+
+    monkeypatch.setitem(processing._HANDLERS, wa.InboundMessage, database_gone)
+    event_id = (await post_webhook(client, payload_bytes("inbound_text.json"))).json()["eventId"]
+    await app.state.runtime.jobs.broker.wait_all()
+
+    # Not the delivery's fault: neither failed nor counted as an attempt, and queued again it is processed.
+    event = await one(app, WebhookEvent, WebhookEvent.id == uuid.UUID(event_id))
+    assert (event.status, event.error, event.attempts) == (WebhookEventStatus.RECEIVED, None, 0)
+    monkeypatch.undo()  # the database is back
+    await app.state.runtime.jobs.send_now("process_webhook_event", event_id=event_id)
+    await settle(app)
+    event = await one(app, WebhookEvent, WebhookEvent.id == uuid.UUID(event_id))
+    assert (event.status, event.attempts) == (WebhookEventStatus.PROCESSED, 1)
+    assert len(await rows(app, Message, Message.wamid == TEXT_WAMID)) == 1
+
+
 async def test_replaying_a_processed_event_changes_nothing(app: FastAPI, client: httpx.AsyncClient) -> None:
     admin = await register(client, "Replay Twice Ltd")
     await connect_payload_numbers(admin)

@@ -15,6 +15,8 @@ policies anyway (superuser, BYPASSRLS) skip all of this.
 
 from __future__ import annotations
 
+import errno
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -23,7 +25,8 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, ExecutionContext
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
 from sqlalchemy.orm.unitofwork import UOWTransaction
@@ -49,6 +52,35 @@ _RETURNED_AT = "wadesk_returned_at"
 AfterCommit = Callable[[], Awaitable[None]]
 # session.info: what code remembers for the length of the current transaction (transaction_cache).
 _TRANSACTION_CACHES = "transaction_caches"
+
+# PostgreSQL's SQLSTATEs for "no server to talk to": connection exceptions (class 08), the server shutting
+# down or starting up (57P01-57P03), and no connection slot left (53300).
+_UNREACHABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+_UNREACHABLE_ERRNOS = frozenset({errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.ENETDOWN})
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be reached right now (refused, dropped, shutting down, no pool
+    connection in time) rather than that a statement is wrong: worth retrying once the database is back.
+
+    Connecting is not wrapped by SQLAlchemy, so the driver's own errors (OSError, asyncpg's) arrive as they
+    are; a connection lost mid-statement arrives wrapped, marked `connection_invalidated`, its cause the
+    driver's error."""
+    current: BaseException | None = exc
+    for _ in range(5):
+        if current is None:
+            return False
+        if isinstance(current, PoolTimeout | ConnectionError | TimeoutError | socket.gaierror):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, OSError) and current.errno in _UNREACHABLE_ERRNOS:
+            return True
+        sqlstate = getattr(current, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_UNREACHABLE_SQLSTATES):
+            return True
+        current = current.__cause__
+    return False
 
 
 def create_engine(url: str, *, pool_size: int = 10, max_overflow: int | None = None) -> AsyncEngine:
@@ -146,9 +178,14 @@ def _configure_row_level_security(engine: Engine) -> None:
 
     def _forget_applied(connection: Connection, *_: Any) -> None:
         # set_config(..., true) ends with the transaction (or the savepoint rolled back): set it anew next time.
-        connection.info.pop(RLS_APPLIED_KEY, None)
+        if not connection.invalidated:
+            connection.info.pop(RLS_APPLIED_KEY, None)
 
     def _end_of_transaction(connection: Connection) -> None:
+        # A connection the server dropped has no info left to clear (reading it would raise, hiding the
+        # disconnect behind a PendingRollbackError); the pool replaces it.
+        if connection.invalidated:
+            return
         connection.info.pop(RLS_APPLIED_KEY, None)
         connection.info.pop(_RLS_SESSION, None)
 

@@ -164,14 +164,19 @@ async def _reply(send: Send, status: int, code: str, message: str) -> None:
     await send_json(send, status, {"error": {"code": code, "message": message, "details": None}})
 
 
-async def send_json(send: Send, status: int, content: Any) -> None:
+async def send_json(send: Send, status: int, content: Any, headers: dict[str, str] | None = None) -> None:
     """A complete JSON response, for code that answers below the framework."""
     body = json.dumps(content, separators=(",", ":")).encode()
+    extra = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *extra,
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})

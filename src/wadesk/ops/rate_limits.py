@@ -25,6 +25,7 @@ from sqlalchemy import select
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from wadesk.config import Settings
+from wadesk.db.session import database_unreachable
 from wadesk.infra.runtime import Runtime
 from wadesk.kit.ratelimit import Rejection, RequestRateLimiter, create_limit_storage
 from wadesk.kit.tokens import InvalidToken
@@ -64,8 +65,14 @@ class TenantPlans:
         now = time.monotonic()
         if cached is not None and cached[1] > now:
             return cached[0]
-        async with runtime.sessionmaker() as session:
-            plan = (await session.execute(select(Tenant.plan).where(Tenant.id == tenant_id))).scalar()
+        try:
+            async with runtime.sessionmaker() as session:
+                plan = (await session.execute(select(Tenant.plan).where(Tenant.id == tenant_id))).scalar()
+        except Exception as exc:
+            if not database_unreachable(exc):
+                raise
+            # The default limits meanwhile: the request goes on to the route, which answers the 503.
+            return None
         if plan is not None:
             self._plans[tenant_id] = (plan, now + self._ttl)
         return plan

@@ -44,7 +44,7 @@ class WebhookEventRepository:
         return list((await self.session.execute(stmt)).scalars())
 
     async def waiting(self, event_id: uuid.UUID) -> bool:
-        """Whether the delivery is still to be processed and no transaction holds it: one autocommit round
+        """Whether the delivery is still to be processed (`received`) and no transaction holds it: one autocommit round
         trip, as the first statement of a PostgreSQL session. Most jobs of a busy queue find their delivery
         already taken by another job's batch, and stop here."""
         await self.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
@@ -52,7 +52,7 @@ class WebhookEventRepository:
             select(WebhookEvent.status).where(WebhookEvent.id == event_id).with_for_update(skip_locked=True)
         )
         status = (await self.session.execute(stmt)).scalar_one_or_none()
-        return status is not None and status != WebhookEventStatus.PROCESSED
+        return status == WebhookEventStatus.RECEIVED
 
     async def unprocessed_naming(self, fragment: str) -> bool:
         """Whether a delivery still to be processed contains `fragment` (an id we gave Meta). Scans the backlog

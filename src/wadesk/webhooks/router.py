@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
+import structlog
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 from fastapi.routing import APIRoute
@@ -10,8 +11,16 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from wadesk.auth.dependencies import AdminCtxDep, RuntimeDep, SessionDep
-from wadesk.db.session import unit_of_work
-from wadesk.errors import AppError, BadRequest, Forbidden, PayloadTooLarge, error_body
+from wadesk.db.session import database_unreachable, unit_of_work
+from wadesk.errors import (
+    DATABASE_RETRY_AFTER_SECONDS,
+    AppError,
+    BadRequest,
+    DatabaseUnavailable,
+    Forbidden,
+    PayloadTooLarge,
+    error_body,
+)
 from wadesk.infra.runtime import Runtime
 from wadesk.kit.middleware import send_json
 from wadesk.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Cursor
@@ -21,6 +30,7 @@ from wadesk.webhooks.models import WebhookEvent, WebhookEventStatus
 from wadesk.webhooks.repository import WebhookEventRepository
 from wadesk.webhooks.schemas import AckOut, WebhookEventOut
 
+log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/api/webhook", tags=["webhook"])
 META_MAX_BODY = 3 * 1024 * 1024
 
@@ -160,6 +170,14 @@ class DeliveryEndpoint:
             event_id = await service.ingest(runtime, raw, headers, runtime.settings.meta_app_secrets)
         except AppError as exc:
             await send_json(send, exc.status_code, error_body(exc.code, exc.message, exc.details))
+            return
+        except Exception as exc:
+            if not database_unreachable(exc):
+                raise
+            # As the application's handler answers it: Meta retries a refused delivery later.
+            log.warning("database_unavailable", path=scope["path"], error=f"{type(exc).__name__}: {exc}")
+            body = error_body(DatabaseUnavailable.code, DatabaseUnavailable.message)
+            await send_json(send, 503, body, {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
             return
         await send_json(send, 200, {"status": "ok", "eventId": str(event_id)})
 

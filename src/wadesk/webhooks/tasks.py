@@ -18,7 +18,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wadesk.db.base import utcnow
-from wadesk.db.session import commit
+from wadesk.db.session import commit, database_unreachable
 from wadesk.infra import metrics
 from wadesk.infra.jobs import job
 from wadesk.infra.runtime import Runtime, current_runtime
@@ -48,9 +48,10 @@ class _Applied:
 @job("process_webhook_event")
 async def process_webhook_event(event_id: str) -> str:
     """Process one stored delivery (and, on PostgreSQL, others waiting). Safe to run any number of times: a
-    delivery's row is locked while it is processed and a processed one is left alone, so it is applied once
-    however often its id is queued; every write is idempotent besides. A failure rolls back the delivery's
-    writes and marks it failed with the reason, replayable from the API."""
+    delivery's row is locked while it is processed and one no longer `received` is left alone, so it is applied
+    once however often its id is queued; every write is idempotent besides. A failure rolls back the delivery's
+    writes and marks it failed with the reason, replayable from the API; losing the database on the way is not
+    a failure of the delivery, which stays `received` for the sweeper."""
     runtime = current_runtime()
     key = uuid.UUID(event_id)
     batches = runtime.engine.dialect.name == "postgresql"
@@ -64,7 +65,7 @@ async def process_webhook_event(event_id: str) -> str:
         # should its worker die instead the row is left `received` for the sweeper. SQLite's BEGIN IMMEDIATE
         # serialises jobs instead, and the second sees `processed`.
         event = await session.get(WebhookEvent, key, with_for_update={"skip_locked": True})
-        if event is None or event.status == WebhookEventStatus.PROCESSED:
+        if event is None or event.status != WebhookEventStatus.RECEIVED:
             return "skipped"
         batch = [event]
         if batches:
@@ -74,6 +75,11 @@ async def process_webhook_event(event_id: str) -> str:
         try:
             applied = await _apply(session, batch)
         except Exception as exc:
+            if database_unreachable(exc):
+                # Not the delivery's fault: left `received`, so the sweeper queues it again once the database
+                # is back. Marked failed, it would wait for someone to replay it.
+                log.warning("webhook_event_deferred", event_id=event_id, error=f"{type(exc).__name__}: {exc}")
+                raise
             await session.rollback()
             if len(batch) == 1:
                 await _mark_failed(key, f"{type(exc).__name__}: {exc}", _updates_or_none(raw_body))
@@ -135,12 +141,14 @@ async def _one_by_one(key: uuid.UUID, ids: list[uuid.UUID]) -> str:
     for event_id in ids:
         async with runtime.sessionmaker() as session:
             event = await session.get(WebhookEvent, event_id, with_for_update=True)
-            if event is None or event.status == WebhookEventStatus.PROCESSED:
+            if event is None or event.status != WebhookEventStatus.RECEIVED:
                 continue
             raw_body = event.raw_body
             try:
                 applied = await _apply(session, [event])
             except Exception as exc:
+                if database_unreachable(exc):
+                    raise  # left `received` for the sweeper, as above
                 await session.rollback()
                 await _mark_failed(event_id, f"{type(exc).__name__}: {exc}", _updates_or_none(raw_body))
                 log.exception("webhook_event_failed", event_id=str(event_id))
