@@ -67,12 +67,15 @@ class WebhookEventRepository:
     def _postgresql(self) -> bool:
         return self.session.get_bind().dialect.name == "postgresql"
 
-    async def claim_received(self, limit: int, *, exclude: uuid.UUID) -> list[WebhookEvent]:
-        """Lock up to `limit` more unprocessed deliveries, oldest first, skipping those another transaction
-        holds: they are being processed there."""
+    async def claim_received(self, limit: int, *, exclude: uuid.UUID, without: bytes) -> list[WebhookEvent]:
+        """Lock up to `limit` more unprocessed deliveries whose body does not contain `without`, oldest first,
+        skipping those another transaction holds: they are being processed there. PostgreSQL only."""
+        absent = text("position(:without in raw_body) = 0").bindparams(
+            bindparam("without", without, type_=LargeBinary)
+        )
         stmt = (
             select(WebhookEvent)
-            .where(WebhookEvent.status == WebhookEventStatus.RECEIVED, WebhookEvent.id != exclude)
+            .where(WebhookEvent.status == WebhookEventStatus.RECEIVED, WebhookEvent.id != exclude, absent)
             .order_by(WebhookEvent.received_at, WebhookEvent.id)
             .limit(limit)
             .with_for_update(skip_locked=True)

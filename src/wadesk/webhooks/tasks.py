@@ -1,8 +1,8 @@
 """`process_webhook_event`: stored deliveries become rows, then realtime events (after the commit).
 
-On PostgreSQL a job takes its own delivery and up to BATCH_LIMIT - 1 more waiting ones into one transaction:
-one commit, one routing lookup per number and one read of the events' payloads for the lot, instead of one of
-each per delivery. The jobs of the deliveries taken along find them processed and stop. A batch that fails
+On PostgreSQL a job takes its own delivery and up to BATCH_LIMIT - 1 more waiting ones (statuses aside, see
+STATUSES_MARKER) into one transaction: one commit, one routing lookup per number and one read of the events'
+payloads for the lot, instead of one of each per delivery. The jobs of the deliveries taken along find them processed and stop. A batch that fails
 is rolled back whole and its deliveries are processed one by one, so one bad delivery fails alone.
 
 The events' payloads are read in the deliveries' own transaction, just before it commits: what they show is
@@ -33,6 +33,10 @@ log = structlog.get_logger(__name__)
 # Deliveries per transaction. SQLite takes one at a time: its writers queue for the database's only write
 # lock, which a batch would hold for longer than the API's writers should wait.
 BATCH_LIMIT = 32
+# Deliveries carrying message statuses are applied one per transaction: a status locks its message's row (and
+# its campaign recipient's), and batches taking such locks in arbitrary order would deadlock with each other
+# and with the campaign pump. Inbound messages lock their customers up front, in order (lock_contacts).
+STATUSES_MARKER = b'"statuses":'
 
 
 @dataclass
@@ -68,8 +72,10 @@ async def process_webhook_event(event_id: str) -> str:
         if event is None or event.status != WebhookEventStatus.RECEIVED:
             return "skipped"
         batch = [event]
-        if batches:
-            batch += await WebhookEventRepository(session).claim_received(BATCH_LIMIT - 1, exclude=key)
+        if batches and STATUSES_MARKER not in event.raw_body:
+            batch += await WebhookEventRepository(session).claim_received(
+                BATCH_LIMIT - 1, exclude=key, without=STATUSES_MARKER
+            )
         ids = [e.id for e in batch]
         raw_body = event.raw_body  # a rollback expires the row
         try:
