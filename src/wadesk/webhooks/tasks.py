@@ -88,9 +88,7 @@ async def process_webhook_event(event_id: str) -> str:
                 raise
             await session.rollback()
             if len(batch) == 1:
-                await _mark_failed(key, f"{type(exc).__name__}: {exc}", _updates_or_none(raw_body))
-                log.exception("webhook_event_failed", event_id=event_id)
-                metrics.record_webhook_failed("error")
+                await _mark_failed(key, exc, raw_body)
                 raise
             log.warning("webhook_batch_failed", event_id=event_id, size=len(batch), error=repr(exc))
             applied = None
@@ -156,9 +154,7 @@ async def _one_by_one(key: uuid.UUID, ids: list[uuid.UUID]) -> str:
                 if database_unreachable(exc):
                     raise  # left `received` for the sweeper, as above
                 await session.rollback()
-                await _mark_failed(event_id, f"{type(exc).__name__}: {exc}", _updates_or_none(raw_body))
-                log.exception("webhook_event_failed", event_id=str(event_id))
-                metrics.record_webhook_failed("error")
+                await _mark_failed(event_id, exc, raw_body)
                 if event_id == key:
                     raise
                 continue
@@ -203,12 +199,15 @@ def _updates_or_none(raw_body: bytes) -> list[WebhookUpdate]:
         return []
 
 
-async def _mark_failed(event_id: uuid.UUID, reason: str, updates: list[WebhookUpdate]) -> None:
-    """Record the failure in a fresh transaction. The event is attributed to the company whose number or
-    account it concerns, so that company's admins see it in their list and can replay it."""
+async def _mark_failed(event_id: uuid.UUID, exc: Exception, raw_body: bytes) -> None:
+    """Log and count the failure, and record it in a fresh transaction. The event is attributed to the company
+    whose number or account it concerns, so that company's admins see it in their list and can replay it."""
+    log.error("webhook_event_failed", event_id=str(event_id), exc_info=exc)
+    metrics.record_webhook_failed("error")
+    reason = f"{type(exc).__name__}: {exc}"
     runtime = current_runtime()
     async with runtime.sessionmaker() as session:
-        tenant_ids = await tenants_concerned(session, updates)
+        tenant_ids = await tenants_concerned(session, _updates_or_none(raw_body))
         values: dict[str, object] = {
             "status": WebhookEventStatus.FAILED,
             "error": reason[:4000],
