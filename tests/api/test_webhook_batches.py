@@ -16,14 +16,25 @@ import httpx
 import pytest
 import pytest_asyncio
 from fastapi import FastAPI
-from pipeline_kit import capture_events, connect_payload_numbers, db, encode, one, payload_json, rows, settle
+from pipeline_kit import (
+    MAIN_NUMBER,
+    capture_events,
+    connect_payload_numbers,
+    db,
+    encode,
+    one,
+    payload_json,
+    rows,
+    seed_outbound,
+    settle,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conftest import register
 from wadesk.config import Settings
 from wadesk.conversations.models import Conversation
 from wadesk.db.base import utcnow
-from wadesk.messages.models import Message
+from wadesk.messages.models import Message, MessageStatus
 from wadesk.webhooks import processing
 from wadesk.webhooks.models import WebhookEvent
 from wadesk.webhooks.processing import Outcome
@@ -161,3 +172,55 @@ async def test_a_delivery_that_fails_in_a_batch_fails_alone(
     assert (unparseable.error or "").startswith("unparseable")
     bodies = [m.body_text for m in await rows(app, Message, order_by=Message.created_at)]
     assert bodies == ["first", "third"]
+
+
+def status_of(wamid: str, status: str, timestamp: int, *, callback: str | None = None) -> dict[str, Any]:
+    payload = copy.deepcopy(payload_json("status_sent_with_conversation_pricing.json"))
+    item = payload["entry"][0]["changes"][0]["value"]["statuses"][0]
+    item.update(id=wamid, status=status, timestamp=str(timestamp))
+    if callback is not None:
+        item["biz_opaque_callback_data"] = callback
+    return payload
+
+
+async def test_status_deliveries_are_applied_together_each_message_ending_at_its_highest_status(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    admin = await register(client, "Status Batch Ltd")
+    await connect_payload_numbers(admin)
+    first = await seed_outbound(app, admin.tenant_id, MAIN_NUMBER, SHEENA, "wamid.sb-1")
+    second = await seed_outbound(app, admin.tenant_id, MAIN_NUMBER, SHEENA, "wamid.sb-2")
+    # A status that overtook its send's commit: the message has no wamid yet, our id is in the callback data.
+    overtaken = await seed_outbound(
+        app, admin.tenant_id, MAIN_NUMBER, SHEENA, None, status=MessageStatus.SENDING
+    )
+    mixed = text_from(SHEENA, "wamid.sb-inbound", 1750040000, "and a reply")
+    mixed["entry"][0]["changes"][0]["value"]["statuses"] = status_of("wamid.sb-2", "delivered", 1750040001)[
+        "entry"
+    ][0]["changes"][0]["value"]["statuses"]
+    ids = await store(
+        app,
+        status_of("wamid.sb-1", "read", 1750040010),
+        status_of("wamid.sb-2", "delivered", 1750040002),
+        status_of("wamid.sb-1", "delivered", 1750040005),
+        text_from(SHEENA, "wamid.sb-text", 1750040003, "not a status"),
+        status_of("wamid.sb-3", "sent", 1750040004, callback=str(overtaken)),
+        mixed,
+    )
+
+    results = [await process_webhook_event(str(i)) for i in ids]
+    await settle(app)
+
+    if batches(app):
+        # The statuses went together; the inbound message and the delivery carrying both went on their own.
+        assert results == ["processed", "skipped", "skipped", "processed", "skipped", "processed"]
+    else:
+        assert results == ["processed"] * 6
+    assert await statuses(app, ids) == ["processed"] * 6
+    found = {m.id: m for m in await rows(app, Message, Message.id.in_([first, second, overtaken]))}
+    assert found[first].status == MessageStatus.READ
+    assert found[first].delivered_at is not None
+    assert found[first].read_at is not None
+    assert found[second].status == MessageStatus.DELIVERED
+    assert (found[overtaken].status, found[overtaken].wamid) == (MessageStatus.SENT, "wamid.sb-3")
+    assert await one(app, Message, Message.wamid == "wamid.sb-inbound")

@@ -144,6 +144,17 @@ class CampaignRepository(Repository[Campaign]):
         stmt = select(Campaign).where(Campaign.id == campaign_id).with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def lock_recipients(self, recipient_ids: Sequence[uuid.UUID]) -> list[CampaignRecipient]:
+        """Load and lock these recipients in id order, the order the pump's own updates take."""
+        stmt = (
+            select(CampaignRecipient)
+            .where(CampaignRecipient.id.in_(sorted(recipient_ids)))
+            .order_by(CampaignRecipient.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
     async def list_page(
         self, status: CampaignStatus | None, *, limit: int, after: Cursor | None
     ) -> list[Campaign]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from sqlalchemy import select, text
+from sqlalchemy import ColumnElement, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wadesk.campaigns import service as campaigns
@@ -174,13 +174,79 @@ async def lock_contacts(
                 number = await _number_by_meta_id(session, update.phone_number_id, outcome)
                 if number is not None:
                     wanted.add(_contact_lock_id(number.tenant_id, update.identity))
+    await _take_contact_locks(session, wanted)
+
+
+async def _take_contact_locks(session: AsyncSession, lock_ids: set[int]) -> None:
+    """Take these customers' advisory locks not yet held, in ascending order, in one statement."""
     held = transaction_cache(session, "contact_locks")
-    ordered = sorted(wanted - held.keys())
-    if ordered:
+    ordered = sorted(lock_ids - held.keys())
+    if ordered and session.get_bind().dialect.name == "postgresql":
         # unnest keeps the array's order, so the locks are taken in ascending order.
         statement = text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:ids AS bigint[])) AS k")
         await session.execute(statement, {"ids": ordered})
         held.update(dict.fromkeys(ordered, True))
+
+
+async def lock_status_targets(
+    session: AsyncSession, deliveries: list[tuple[list[wa.WebhookUpdate], uuid.UUID | None]]
+) -> None:
+    """Load and lock, in one sorted pass per company, every message a batch's statuses name and the campaign
+    recipients of those messages, before applying any status: two batches (or a batch and the campaign pump,
+    which locks recipients in id order) then wait for each other in one order instead of deadlocking, and
+    each status finds its message without a query of its own (`_find_status_target`). The customers whose
+    contact a status may fill in are locked first, as inbound batches lock them (`lock_contacts`)."""
+    wanted: dict[uuid.UUID, tuple[set[str], set[uuid.UUID]]] = {}
+    contact_locks: set[int] = set()
+    for updates, only_tenant in deliveries:
+        outcome = Outcome(only_tenant=only_tenant)
+        for update in updates:
+            if not isinstance(update, wa.StatusUpdate):
+                continue
+            number = await _number_by_meta_id(session, update.phone_number_id, outcome)
+            if number is None:
+                continue
+            wamids, ids = wanted.setdefault(number.tenant_id, (set(), set()))
+            wamids.add(update.wamid)
+            callback = _callback_message_id(update)
+            if callback is not None:
+                ids.add(callback)
+            if _may_learn_recipient(update) and not update.recipient.is_empty:
+                contact_locks.add(_contact_lock_id(number.tenant_id, update.recipient))
+    if not wanted:
+        return
+    await _take_contact_locks(session, contact_locks)
+    targets: dict[Any, Message] = transaction_cache(session, "status_targets")
+    for tenant_id in sorted(wanted):
+        wamids, ids = wanted[tenant_id]
+        scope_to_tenant(session, tenant_id)
+        named: ColumnElement[bool] = Message.wamid.in_(sorted(wamids))
+        if ids:
+            named = or_(named, Message.id.in_(sorted(ids)))
+        stmt = (
+            select(Message)
+            .where(named, Message.direction == Direction.OUTBOUND)
+            .order_by(Message.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        messages = list((await session.execute(stmt)).scalars())
+        for message in messages:
+            targets[message.id] = message
+            if message.wamid is not None:
+                targets[(message.phone_number_id, message.wamid)] = message
+        await campaigns.lock_recipients_of(session, messages)
+
+
+def _callback_message_id(update: wa.StatusUpdate) -> uuid.UUID | None:
+    """Our message id, which we hand Meta as the callback data of every send."""
+    callback = update.status.biz_opaque_callback_data
+    if not callback:
+        return None
+    try:
+        return uuid.UUID(callback)
+    except ValueError:
+        return None
 
 
 def _inbound_content(message: wa.BaseMessage) -> tuple[str, dict[str, Any]]:
@@ -414,11 +480,11 @@ async def _learn_recipient(
 ) -> None:
     """Statuses carry what Meta knows of the recipient (business-scoped id, username, profile name): fill in
     the contact with it, so a customer who later writes by BSUID only is the same contact."""
+    if not _may_learn_recipient(update):
+        return
     recipient = update.recipient
     profile = update.contact.profile if update.contact is not None else None
     name = profile.name if profile is not None else None
-    if not (recipient.bsuid or recipient.username or name):
-        return
     contact = await session.get(Contact, message.contact_id)
     if contact is None or (recipient.wa_id and contact.wa_id and recipient.wa_id != contact.wa_id):
         return
@@ -435,17 +501,31 @@ async def _learn_recipient(
         outcome.emit(contact.tenant_id, "contact.updated", contact.id)
 
 
+def _may_learn_recipient(update: wa.StatusUpdate) -> bool:
+    profile = update.contact.profile if update.contact is not None else None
+    return bool(update.recipient.bsuid or update.recipient.username or (profile and profile.name))
+
+
 async def _find_status_target(
     session: AsyncSession, number: PhoneNumber, update: wa.StatusUpdate
 ) -> Message | None:
+    """The outbound message a status names, locked. Found among the batch's locked rows (lock_status_targets)
+    when the batch loaded it, looked up and locked here otherwise."""
+    callback = _callback_message_id(update)
+    targets: dict[Any, Message] = transaction_cache(session, "status_targets")
+    message = targets.get((number.id, update.wamid))
+    if message is None and callback is not None:
+        message = targets.get(callback)
+    if message is not None:
+        return (
+            message
+            if message.phone_number_id == number.id and message.wamid in (None, update.wamid)
+            else None
+        )
     message = await _message_by_wamid(session, number.id, update.wamid)
-    callback = update.status.biz_opaque_callback_data
-    if message is None and callback:
+    if message is None and callback is not None:
         # The status can overtake the send job's commit of the wamid: our id travels in the callback data.
-        try:
-            message = await session.get(Message, uuid.UUID(callback))
-        except ValueError:
-            message = None
+        message = await session.get(Message, callback)
         if message is not None and (
             message.phone_number_id != number.id or message.wamid not in (None, update.wamid)
         ):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -67,15 +68,29 @@ class WebhookEventRepository:
     def _postgresql(self) -> bool:
         return self.session.get_bind().dialect.name == "postgresql"
 
-    async def claim_received(self, limit: int, *, exclude: uuid.UUID, without: bytes) -> list[WebhookEvent]:
-        """Lock up to `limit` more unprocessed deliveries whose body does not contain `without`, oldest first,
-        skipping those another transaction holds: they are being processed there. PostgreSQL only."""
-        absent = text("position(:without in raw_body) = 0").bindparams(
-            bindparam("without", without, type_=LargeBinary)
-        )
+    async def claim_received(
+        self,
+        limit: int,
+        *,
+        exclude: uuid.UUID,
+        containing: Sequence[bytes] = (),
+        without: Sequence[bytes] = (),
+    ) -> list[WebhookEvent]:
+        """Lock up to `limit` more unprocessed deliveries whose body contains every `containing` fragment and
+        none of `without`, oldest first, skipping those another transaction holds: they are being processed
+        there. PostgreSQL only."""
+        conditions = [
+            text(f"position(:{name}{i} in raw_body) {operator}").bindparams(
+                bindparam(f"{name}{i}", fragment, type_=LargeBinary)
+            )
+            for name, operator, fragments in (("has", "> 0", containing), ("lacks", "= 0", without))
+            for i, fragment in enumerate(fragments)
+        ]
         stmt = (
             select(WebhookEvent)
-            .where(WebhookEvent.status == WebhookEventStatus.RECEIVED, WebhookEvent.id != exclude, absent)
+            .where(
+                WebhookEvent.status == WebhookEventStatus.RECEIVED, WebhookEvent.id != exclude, *conditions
+            )
             .order_by(WebhookEvent.received_at, WebhookEvent.id)
             .limit(limit)
             .with_for_update(skip_locked=True)

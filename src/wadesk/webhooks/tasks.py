@@ -24,7 +24,13 @@ from wadesk.infra.jobs import job
 from wadesk.infra.runtime import Runtime, current_runtime
 from wadesk.realtime.publisher import Payloads, publish_payloads, read_payloads
 from wadesk.webhooks.models import WebhookEvent, WebhookEventStatus
-from wadesk.webhooks.processing import Outcome, apply_updates, lock_contacts, tenants_concerned
+from wadesk.webhooks.processing import (
+    Outcome,
+    apply_updates,
+    lock_contacts,
+    lock_status_targets,
+    tenants_concerned,
+)
 from wadesk.webhooks.repository import WebhookEventRepository
 from wadesk.whatsapp.webhook import WebhookPayloadError, WebhookUpdate, parse_updates
 
@@ -33,10 +39,12 @@ log = structlog.get_logger(__name__)
 # Deliveries per transaction. SQLite takes one at a time: its writers queue for the database's only write
 # lock, which a batch would hold for longer than the API's writers should wait.
 BATCH_LIMIT = 32
-# Deliveries carrying message statuses are applied one per transaction: a status locks its message's row (and
-# its campaign recipient's), and batches taking such locks in arbitrary order would deadlock with each other
-# and with the campaign pump. Inbound messages lock their customers up front, in order (lock_contacts).
+# A batch takes every lock it needs up front, in one order: inbound messages lock their customers
+# (lock_contacts), statuses their messages and campaign recipients (lock_status_targets). Statuses and inbound
+# messages go in separate batches, since an inbound reaction or revocation locks the message it names only
+# when it is applied; a delivery carrying both is applied alone. Told apart by the body's keys, in SQL.
 STATUSES_MARKER = b'"statuses":'
+MESSAGES_MARKER = b'"messages":'
 
 
 @dataclass
@@ -72,10 +80,8 @@ async def process_webhook_event(event_id: str) -> str:
         if event is None or event.status != WebhookEventStatus.RECEIVED:
             return "skipped"
         batch = [event]
-        if batches and STATUSES_MARKER not in event.raw_body:
-            batch += await WebhookEventRepository(session).claim_received(
-                BATCH_LIMIT - 1, exclude=key, without=STATUSES_MARKER
-            )
+        if batches:
+            batch += await _claim_companions(session, event)
         ids = [e.id for e in batch]
         raw_body = event.raw_body  # a rollback expires the row
         try:
@@ -98,6 +104,19 @@ async def process_webhook_event(event_id: str) -> str:
     return "failed" if event in applied.unparseable else "processed"
 
 
+async def _claim_companions(session: AsyncSession, event: WebhookEvent) -> list[WebhookEvent]:
+    """Up to BATCH_LIMIT - 1 more waiting deliveries of the same kind as `event` (see STATUSES_MARKER)."""
+    repository = WebhookEventRepository(session)
+    statuses, messages = STATUSES_MARKER in event.raw_body, MESSAGES_MARKER in event.raw_body
+    if statuses and messages:
+        return []
+    if statuses:
+        return await repository.claim_received(
+            BATCH_LIMIT - 1, exclude=event.id, containing=[STATUSES_MARKER], without=[MESSAGES_MARKER]
+        )
+    return await repository.claim_received(BATCH_LIMIT - 1, exclude=event.id, without=[STATUSES_MARKER])
+
+
 async def _apply(session: AsyncSession, events: list[WebhookEvent]) -> _Applied:
     """Apply the deliveries in order in the session's transaction, then commit."""
     applied = _Applied()
@@ -108,7 +127,9 @@ async def _apply(session: AsyncSession, events: list[WebhookEvent]) -> _Applied:
         except WebhookPayloadError as exc:
             _fail(event, f"unparseable: {exc}")
             applied.unparseable.append(event)
-    await lock_contacts(session, [(updates, event.tenant_id) for event, updates in parsed])
+    deliveries = [(updates, event.tenant_id) for event, updates in parsed]
+    await lock_contacts(session, deliveries)
+    await lock_status_targets(session, deliveries)
     changes: list[tuple[uuid.UUID, str, uuid.UUID]] = []
     outcomes = []
     for event, updates in parsed:
