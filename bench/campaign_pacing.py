@@ -46,7 +46,7 @@ from typing import Any
 
 import httpx
 
-from bench.cluster import ENCRYPTION_KEY, Cluster, ClusterError, free_port
+from bench.cluster import ENCRYPTION_KEY, Cluster, ClusterError, cpu_seconds, free_port, postgres_pids
 
 TAG = "bench"
 OPTED_OUT = 100
@@ -70,6 +70,20 @@ class Deployment:
                     if line.startswith(key + ":"):
                         found[name] = int(line.split()[1])
         return found
+
+    def cpu(self) -> dict[str, dict[int, float]]:
+        """CPU seconds used so far by each process, and by each PostgreSQL server process (keyed by pid,
+        since backends come and go)."""
+        mine = {name: {pid: cpu_seconds([pid])} for name, pid in self.processes.items()}
+        return {**mine, "postgres": {pid: cpu_seconds([pid]) for pid in postgres_pids()}}
+
+
+def cpu_used(start: dict[str, dict[int, float]], end: dict[str, dict[int, float]]) -> dict[str, float]:
+    """CPU seconds each process (and PostgreSQL) used between two readings."""
+    return {
+        name: sum(seconds - start.get(name, {}).get(pid, 0.0) for pid, seconds in pids.items())
+        for name, pids in end.items()
+    }
 
 
 # --- embedded: one process ---------------------------------------------------------------------------------------
@@ -276,6 +290,7 @@ async def run_campaign(
             },
         )
         baseline = deployment.rss_kib()
+        cpu_at_start = deployment.cpu()
         started = time.monotonic()
         await api(http, "POST", f"/api/campaigns/{campaign['id']}/start")
         first_sent_at: float | None = None
@@ -298,6 +313,7 @@ async def run_campaign(
                 await api(http, "POST", f"/api/campaigns/{campaign['id']}/cancel")
                 break
         elapsed = time.monotonic() - started
+        cpu = cpu_used(cpu_at_start, deployment.cpu())
         peaks = deployment.rss_kib("VmHWM")
         sim = await api(http, "GET", f"{deployment.simulator or deployment.base + '/simulator'}/_sim/stats")
         await asyncio.sleep(3)
@@ -319,6 +335,7 @@ async def run_campaign(
         "mean_inner_second": sum(inner) / len(inner) if inner else 0.0,
         "baseline": baseline,
         "peaks": peaks,
+        "cpu": cpu,
     }
 
 
@@ -404,6 +421,12 @@ def report_pacing(result: dict[str, Any], recipients: int, rate: int) -> None:
         f"exactly once       {result['duplicates']} recipients with more than one message ({result['messages']:,} campaign messages)"
     )
     print(f"memory (RSS)       at start -> peak: {memory_line(result)}")
+    sent = max(stats["funnel"]["sent"], 1)
+    per_send = ", ".join(f"{name} {seconds / sent * 1000:.1f}" for name, seconds in result["cpu"].items())
+    total = sum(result["cpu"].values()) / sent * 1000
+    print(
+        f"CPU per message    {total:.1f} ms in all: {per_send} (start to completion; every PostgreSQL process)"
+    )
 
 
 def report_memory(result: dict[str, Any], recipients: int, seconds: float) -> None:

@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import copy
 import json
-import os
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.cluster import APP_SECRET, Cluster
+from bench.cluster import APP_SECRET, Cluster, cpu_seconds
 from bench.loadgen import closed_loop
 from bench.pgbench import single_row_insert_rate
 from bench.webhook_ingest import PAYLOADS
@@ -69,16 +68,6 @@ async def post_backlog(url: str, bodies: list[bytes]) -> None:
     result = await closed_loop(url, request, connections=32, seconds=600, limit=len(bodies))
     if result.statuses.get(200) != len(bodies):
         raise SystemExit(f"posting the backlog failed: {result.statuses}, {result.errors} errors")
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """CPU time (user + system) the processes have used so far: unlike rates, not inflated by whatever else
-    the machine runs meanwhile."""
-    ticks = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass

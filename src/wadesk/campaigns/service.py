@@ -868,12 +868,13 @@ def tier_wait_reason(tier: str | None, used: int, until: datetime | None) -> str
 # --- hooks from webhook processing -----------------------------------------------------------------------------
 
 
-async def lock_recipients_of(session: AsyncSession, messages: list[Message]) -> None:
+async def lock_recipients_of(session: AsyncSession, messages: list[Message]) -> list[CampaignRecipient]:
     """Load and lock the campaign recipients of these messages before their statuses are applied (a batch of
     status webhooks takes its locks in one ordered pass: see webhooks.processing.lock_status_targets)."""
     recipient_ids = {m.campaign_recipient_id for m in messages if m.campaign_recipient_id is not None}
-    if recipient_ids:
-        await CampaignRepository(session).lock_recipients(list(recipient_ids))
+    if not recipient_ids:
+        return []
+    return await CampaignRepository(session).lock_recipients(list(recipient_ids))
 
 
 async def message_status_changed(session: AsyncSession, message: Message) -> None:

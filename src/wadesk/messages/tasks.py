@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import Update, update
+from sqlalchemy import Update, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from tenacity import (
     AsyncRetrying,
@@ -37,7 +37,7 @@ from wadesk.messages.schemas import MEDIA_TYPES
 from wadesk.messages.status import advance
 from wadesk.phone_numbers.models import PhoneNumber, PhoneNumberStatus
 from wadesk.phone_numbers.service import decrypt_credential
-from wadesk.realtime.publisher import publish_changes
+from wadesk.realtime.publisher import publish_changes, publish_payloads, read_payloads
 from wadesk.webhooks.repository import WebhookEventRepository
 from wadesk.whatsapp import outbound
 from wadesk.whatsapp.errors import ErrorCategory, GraphApiError
@@ -163,29 +163,29 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, GraphApiError) and exc.retryable and not exc.outcome_unknown
 
 
-async def _claim(runtime: Runtime, tenant_id: uuid.UUID, message_id: uuid.UUID) -> bool:
-    """Take a queued message, or one whose claim expired (its worker died mid-send)."""
+async def _claim(session: AsyncSession, message_id: uuid.UUID) -> bool:
+    """Take a queued message, or one whose claim expired (its worker died mid-send), in the session's
+    transaction; the caller commits the claim before calling Meta."""
     now = utcnow()
-    async with unit_of_work(runtime.sessionmaker, tenant_id) as session:
-        claim = update(Message).values(
-            status=MessageStatus.SENDING, attempts=Message.attempts + 1, updated_at=now
-        )
-        mine = Message.id == message_id, Message.direction == Direction.OUTBOUND
-        queued = claim.where(*mine, Message.status == MessageStatus.QUEUED)
-        if await _rowcount(session, queued):
-            return True
-        expired = claim.where(
-            *mine, Message.status == MessageStatus.SENDING, Message.updated_at < now - CLAIM_EXPIRES_AFTER
-        )
-        if not await _rowcount(session, expired):
-            return False
-        if await WebhookEventRepository(session).unprocessed_naming(str(message_id)):
-            # The dead worker's send reached Meta: a status of it, still to be processed, names this message
-            # (our id travels as biz_opaque_callback_data). Processing it records the send; sending again
-            # would reach the customer twice. The claim stands, so the sweeper looks again when it expires.
-            log.warning("send_takeover_deferred", message_id=str(message_id))
-            return False
+    claim = update(Message).values(
+        status=MessageStatus.SENDING, attempts=Message.attempts + 1, updated_at=now
+    )
+    mine = Message.id == message_id, Message.direction == Direction.OUTBOUND
+    queued = claim.where(*mine, Message.status == MessageStatus.QUEUED)
+    if await _rowcount(session, queued):
         return True
+    expired = claim.where(
+        *mine, Message.status == MessageStatus.SENDING, Message.updated_at < now - CLAIM_EXPIRES_AFTER
+    )
+    if not await _rowcount(session, expired):
+        return False
+    if await WebhookEventRepository(session).unprocessed_naming(str(message_id)):
+        # The dead worker's send reached Meta: a status of it, still to be processed, names this message
+        # (our id travels as biz_opaque_callback_data). Processing it records the send; sending again
+        # would reach the customer twice. The claim stands, so the sweeper looks again when it expires.
+        log.warning("send_takeover_deferred", message_id=str(message_id))
+        return False
+    return True
 
 
 async def _rowcount(session: AsyncSession, statement: Update) -> int:
@@ -198,14 +198,21 @@ async def send_message(message_id: str, tenant_id: str) -> str:
     """Send one queued message through the Graph API within its number's pace."""
     runtime = current_runtime()
     tenant, key = uuid.UUID(tenant_id), uuid.UUID(message_id)
-    if not await _claim(runtime, tenant, key):
-        return "skipped"
+    # The claim and what the send needs are read in one transaction: one commit before Meta is called.
     async with unit_of_work(runtime.sessionmaker, tenant) as session:
-        message = await session.get(Message, key)
-        number = await session.get(PhoneNumber, message.phone_number_id) if message else None
-        contact = await session.get(Contact, message.contact_id) if message else None
-        if message is None or number is None or contact is None:
+        if not await _claim(session, key):
+            return "skipped"
+        found = (
+            await session.execute(
+                select(Message, PhoneNumber, Contact)
+                .join(PhoneNumber, PhoneNumber.id == Message.phone_number_id)
+                .join(Contact, Contact.id == Message.contact_id)
+                .where(Message.id == key)
+            )
+        ).first()
+        if found is None:
             return "missing"
+        message, number, contact = found
         token = decrypt_credential(runtime.keyring, tenant, number.access_token_encrypted)
         content = meta_content(message)
         upload_id = _upload_to_hand_over(message)
@@ -260,16 +267,29 @@ async def _send_with_retries(
 
 
 async def _record_success(runtime: Runtime, tenant: uuid.UUID, key: uuid.UUID, result: SendResult) -> None:
+    """Meta accepted the send: one UPDATE that never moves the message back (a status webhook may have
+    been applied first), and the event's payload read in the same transaction."""
+    changes: list[tuple[uuid.UUID, str, uuid.UUID]] = [(tenant, "message.updated", key)]
     async with unit_of_work(runtime.sessionmaker, tenant) as session:
-        message = await session.get(Message, key, with_for_update=True)
-        if message is None:
+        accepted = (
+            update(Message)
+            .where(Message.id == key)
+            .values(
+                wamid=func.coalesce(Message.wamid, result.wamid),
+                sent_at=func.coalesce(Message.sent_at, utcnow()),
+                status=case(
+                    (Message.status == MessageStatus.SENDING, MessageStatus.SENT), else_=Message.status
+                ),
+                error_code=None,
+                error_title=None,
+                error_details=None,
+                updated_at=utcnow(),
+            )
+        )
+        if not await _rowcount(session, accepted):
             return
-        message.wamid = message.wamid or result.wamid
-        message.sent_at = message.sent_at or utcnow()
-        if message.status == MessageStatus.SENDING:
-            message.status = MessageStatus.SENT
-        message.error_code = message.error_title = message.error_details = None
-    await publish_changes(runtime, [(tenant, "message.updated", key)])
+        payloads = await read_payloads(session, changes)
+    await publish_payloads(runtime, payloads)
 
 
 async def _record_failure(runtime: Runtime, tenant: uuid.UUID, key: uuid.UUID, exc: GraphApiError) -> None:

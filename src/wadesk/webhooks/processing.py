@@ -198,6 +198,7 @@ async def lock_status_targets(
     contact a status may fill in are locked first, as inbound batches lock them (`lock_contacts`)."""
     wanted: dict[uuid.UUID, tuple[set[str], set[uuid.UUID]]] = {}
     contact_locks: set[int] = set()
+    learning: set[uuid.UUID] = set()  # companies some of whose statuses may fill in their contact
     for updates, only_tenant in deliveries:
         outcome = Outcome(only_tenant=only_tenant)
         for update in updates:
@@ -211,8 +212,10 @@ async def lock_status_targets(
             callback = _callback_message_id(update)
             if callback is not None:
                 ids.add(callback)
-            if _may_learn_recipient(update) and not update.recipient.is_empty:
-                contact_locks.add(_contact_lock_id(number.tenant_id, update.recipient))
+            if _may_learn_recipient(update):
+                learning.add(number.tenant_id)
+                if not update.recipient.is_empty:
+                    contact_locks.add(_contact_lock_id(number.tenant_id, update.recipient))
     if not wanted:
         return
     await _take_contact_locks(session, contact_locks)
@@ -235,7 +238,14 @@ async def lock_status_targets(
             targets[message.id] = message
             if message.wamid is not None:
                 targets[(message.phone_number_id, message.wamid)] = message
-        await campaigns.lock_recipients_of(session, messages)
+        # The session's identity map holds rows weakly: kept here, the recipients and contacts loaded for
+        # the statuses are still there when message_status_changed and _learn_recipient look them up.
+        kept = transaction_cache(session, "status_rows")
+        kept[tenant_id] = await campaigns.lock_recipients_of(session, messages)
+        if tenant_id in learning and messages:
+            contact_ids = sorted({m.contact_id for m in messages})
+            contacts = (await session.execute(select(Contact).where(Contact.id.in_(contact_ids)))).scalars()
+            kept[tenant_id] += list(contacts)
 
 
 def _callback_message_id(update: wa.StatusUpdate) -> uuid.UUID | None:
