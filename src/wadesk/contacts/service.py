@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -65,28 +65,40 @@ EXPORT_COLUMNS = (
 
 async def find_contact(session: AsyncSession, *, wa_id: str | None, bsuid: str | None) -> Contact | None:
     """The contact with this business-scoped id, or this phone in any of its national forms."""
-    conditions: list[ColumnElement[bool]] = []
-    if wa_id:
-        conditions.append(Contact.wa_id.in_(wa_id_variants(wa_id)))
-    if bsuid:
-        conditions.append(Contact.bsuid == bsuid)
+    conditions = identity_conditions(wa_ids=[wa_id] if wa_id else [], bsuids=[bsuid] if bsuid else [])
     if not conditions:
         return None
     rows = (
         await session.execute(select(Contact).where(or_(*conditions)).order_by(Contact.created_at))
     ).scalars()
-    found = list(rows)
-    if not found:
-        return None
-    # Prefer the row that matches on the business-scoped id: it is stable when a user changes number.
+    return best_match(list(rows), wa_id=wa_id, bsuid=bsuid)
+
+
+def identity_conditions(*, wa_ids: Iterable[str], bsuids: Iterable[str]) -> list[ColumnElement[bool]]:
+    """What selects the contacts of these identities: any national form of the numbers, or the BSUIDs."""
+    conditions: list[ColumnElement[bool]] = []
+    variants = sorted({variant for wa_id in wa_ids for variant in wa_id_variants(wa_id)})
+    if variants:
+        conditions.append(Contact.wa_id.in_(variants))
+    if found_bsuids := sorted(set(bsuids)):
+        conditions.append(Contact.bsuid.in_(found_bsuids))
+    return conditions
+
+
+def best_match(contacts: list[Contact], *, wa_id: str | None, bsuid: str | None) -> Contact | None:
+    """The contact an identity names among `contacts` (oldest first): the one with its business-scoped id,
+    which is stable when a user changes number; then the exact number; then a national variant of it."""
+    variants = set(wa_id_variants(wa_id)) if wa_id else set()
+    found = [
+        c for c in contacts if (bsuid and c.bsuid == bsuid) or (c.wa_id is not None and c.wa_id in variants)
+    ]
     for contact in found:
         if bsuid and contact.bsuid == bsuid:
             return contact
-    # Then the exact number over a national variant of it.
     for contact in found:
         if contact.wa_id == wa_id:
             return contact
-    return found[0]
+    return found[0] if found else None
 
 
 async def upsert_contact(
@@ -96,16 +108,26 @@ async def upsert_contact(
     bsuid: str | None = None,
     profile_name: str | None = None,
     username: str | None = None,
+    known: list[Contact] | None = None,
 ) -> tuple[Contact, bool]:
-    """The contact for this WhatsApp identity, created when new; fills in identifiers learnt later."""
+    """The contact for this WhatsApp identity, created when new; fills in identifiers learnt later.
+
+    `known`: every contact of the company that this identity could name, loaded beforehand (oldest first;
+    a batch of webhook deliveries loads its customers at once): looked up there instead of in the database,
+    and a contact created here is added to it."""
     if not wa_id and not bsuid:
         raise ValueError("a contact needs a wa_id or a business-scoped user id")
-    contact = await find_contact(session, wa_id=wa_id, bsuid=bsuid)
+    if known is None:
+        contact = await find_contact(session, wa_id=wa_id, bsuid=bsuid)
+    else:
+        contact = best_match(known, wa_id=wa_id, bsuid=bsuid)
     created = contact is None
     if contact is None:
         contact = Contact(wa_id=wa_id, bsuid=bsuid, profile_name=profile_name, username=username)
         session.add(contact)
         await session.flush()
+        if known is not None:
+            known.append(contact)
     else:
         if wa_id and not contact.wa_id:
             contact.wa_id = wa_id

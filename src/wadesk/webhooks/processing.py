@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wadesk.campaigns import service as campaigns
 from wadesk.collaboration.assignment import assign_new_conversation
 from wadesk.contacts.models import Contact
-from wadesk.contacts.service import upsert_contact
+from wadesk.contacts.service import identity_conditions, upsert_contact
 from wadesk.conversations.models import Conversation, ConversationStatus
 from wadesk.conversations.repository import ConversationRepository
 from wadesk.conversations.window import customer_window_expiry
@@ -163,18 +163,63 @@ async def lock_contacts(
 ) -> None:
     """Take the locks of every customer a batch of deliveries writes for, in one sorted pass, before applying
     any of them: two workers' batches that share customers then queue behind each other instead of each
-    holding one lock the other waits for. `deliveries` pairs each delivery's updates with its `only_tenant`."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    wanted: set[int] = set()
+    holding one lock the other waits for. `deliveries` pairs each delivery's updates with its `only_tenant`.
+
+    Then load, per company, those customers' contacts and their open conversations on the batch's numbers,
+    in two statements, where each inbound message finds them (`_inbound_message`) instead of querying for
+    its own. Loaded once the locks are held, they are what the last writer of each customer committed."""
+    wanted: dict[uuid.UUID, tuple[set[str], set[str], set[uuid.UUID]]] = {}
+    lock_ids: set[int] = set()
     for updates, only_tenant in deliveries:
         outcome = Outcome(only_tenant=only_tenant)
         for update in updates:
             if isinstance(update, wa.InboundMessage) and not update.identity.is_empty:
                 number = await _number_by_meta_id(session, update.phone_number_id, outcome)
                 if number is not None:
-                    wanted.add(_contact_lock_id(number.tenant_id, update.identity))
-    await _take_contact_locks(session, wanted)
+                    lock_ids.add(_contact_lock_id(number.tenant_id, update.identity))
+                    wa_ids, bsuids, numbers = wanted.setdefault(number.tenant_id, (set(), set(), set()))
+                    wa_ids.update([update.identity.wa_id] if update.identity.wa_id else [])
+                    bsuids.update([update.identity.bsuid] if update.identity.bsuid else [])
+                    numbers.add(number.id)
+    await _take_contact_locks(session, lock_ids)
+    customers: dict[uuid.UUID, _Customers] = transaction_cache(session, "customers")
+    for tenant_id in sorted(wanted.keys() - customers.keys()):
+        wa_ids, bsuids, numbers = wanted[tenant_id]
+        scope_to_tenant(session, tenant_id)
+        conditions = identity_conditions(wa_ids=wa_ids, bsuids=bsuids)
+        stmt = select(Contact).where(or_(*conditions)).order_by(Contact.created_at, Contact.id)
+        contacts = list((await session.execute(stmt)).scalars())
+        conversations: list[Conversation] = []
+        if contacts:
+            stmt_conversations = select(Conversation).where(
+                Conversation.contact_id.in_(sorted(c.id for c in contacts)),
+                Conversation.phone_number_id.in_(sorted(numbers)),
+                Conversation.status != ConversationStatus.ARCHIVED,
+            )
+            conversations = list((await session.execute(stmt_conversations)).scalars())
+        customers[tenant_id] = _Customers(numbers, contacts, conversations)
+
+
+@dataclass
+class _Customers:
+    """A company's customers that a batch's inbound messages name, loaded at once (lock_contacts): their
+    contacts, and their conversations that are not archived on the batch's numbers. Rows created while
+    the batch is applied are added, so the lists stay complete for the batch."""
+
+    numbers: set[uuid.UUID]
+    contacts: list[Contact]
+    conversations: list[Conversation]
+
+    def active_conversation(self, contact_id: uuid.UUID, number_id: uuid.UUID) -> Conversation | None:
+        """As ConversationRepository.find_active: the newest one that is not archived."""
+        found = [
+            c
+            for c in self.conversations
+            if c.contact_id == contact_id
+            and c.phone_number_id == number_id
+            and c.status != ConversationStatus.ARCHIVED
+        ]
+        return max(found, key=lambda c: (c.created_at, c.id)) if found else None
 
 
 async def _take_contact_locks(session: AsyncSession, lock_ids: set[int]) -> None:
@@ -288,17 +333,23 @@ async def _inbound_message(session: AsyncSession, update: wa.InboundMessage, out
     scope_to_tenant(session, tenant_id)
     outcome.touch(tenant_id)
     await _lock_contact(session, tenant_id, identity)
+    known: _Customers | None = transaction_cache(session, "customers").get(tenant_id)
+    if known is not None and number.id not in known.numbers:
+        known = None
     contact, contact_created = await upsert_contact(
         session,
         wa_id=identity.wa_id,
         bsuid=identity.bsuid,
         profile_name=update.profile_name,
         username=identity.username,
+        known=known.contacts if known is not None else None,
     )
     sent_at = update.sent_at
     kind, content = _inbound_content(update.message)
-    conversations = ConversationRepository(session)
-    conversation = await conversations.find_active(contact.id, number.id)
+    if known is not None:
+        conversation = known.active_conversation(contact.id, number.id)
+    else:
+        conversation = await ConversationRepository(session).find_active(contact.id, number.id)
     created_conversation = False
     if conversation is not None and conversation.status == ConversationStatus.RESOLVED:
         tenant = await session.get(Tenant, tenant_id)
@@ -316,6 +367,8 @@ async def _inbound_message(session: AsyncSession, update: wa.InboundMessage, out
         session.add(conversation)
         await session.flush()
         created_conversation = True
+        if known is not None:
+            known.conversations.append(conversation)
     reply_to = update.message.reply_to
     reply_target = None
     if reply_to:
@@ -344,6 +397,8 @@ async def _inbound_message(session: AsyncSession, update: wa.InboundMessage, out
     if message_id is None:
         if created_conversation:
             await session.delete(conversation)
+            if known is not None:
+                known.conversations.remove(conversation)
         return
     if contact_created:
         outcome.emit(tenant_id, "contact.created", contact.id)
