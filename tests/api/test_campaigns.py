@@ -141,8 +141,10 @@ async def test_lifecycle_transitions_are_checked_and_audited(world: World) -> No
     paused = await world.act(cid, "pause")
     assert paused.json()["status"] == "paused"
     assert paused.json()["pausedReason"].startswith("Paused by")
+    assert paused.json()["pausedCode"] == "paused_by_user"
     assert_error(await world.act(cid, "pause"), 422, "invalid_transition")
-    assert (await world.act(cid, "resume")).json()["status"] == "running"
+    resumed = (await world.act(cid, "resume")).json()
+    assert (resumed["status"], resumed["pausedReason"], resumed["pausedCode"]) == ("running", None, None)
     cancelled = await world.act(cid, "cancel")
     assert cancelled.json()["status"] == "cancelled"
     assert_error(await world.act(cid, "resume"), 422, "invalid_transition")

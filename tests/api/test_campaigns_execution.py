@@ -213,6 +213,7 @@ async def test_meta_pausing_the_template_pauses_the_campaign_with_the_reason(wor
     assert (await post_webhook(world.http, raw)).status_code == 200
     stats = await world.wait_for(cid, lambda s: s["status"] == "paused")
     assert stats["pausedReason"].startswith("Meta paused template 'hello_world'")
+    assert stats["pausedCode"] == "template_not_approved"
     assert stats["counts"]["queued"] > 0
     assert_error(await world.act(cid, "resume"), 422, "template_not_approved")
 
@@ -231,6 +232,7 @@ async def test_a_drop_in_the_numbers_quality_pauses_its_running_campaigns(world:
     assert (await post_webhook(world.http, raw)).status_code == 200
     stats = await world.wait_for(cid, lambda s: s["status"] == "paused")
     assert stats["pausedReason"] == "The number's quality rating dropped from GREEN to YELLOW"
+    assert stats["pausedCode"] == "phone_number_quality_dropped"
     # An admin may decide to go on anyway.
     assert (await world.act(cid, "resume")).json()["status"] == "running"
     await world.act(cid, "cancel")

@@ -20,6 +20,20 @@ class CampaignStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class PauseCode(StrEnum):
+    """Why a campaign is paused. The readiness codes (phone_number_disabled, …) are the ones a start
+    refused for the same reason answers with."""
+
+    BY_USER = "paused_by_user"
+    PHONE_NUMBER_DISABLED = "phone_number_disabled"
+    PHONE_NUMBER_NEEDS_CREDENTIALS = "phone_number_needs_credentials"
+    TEMPLATE_NOT_APPROVED = "template_not_approved"
+    PARAMETER_MAPPING_INVALID = "parameter_mapping_invalid"
+    PHONE_NUMBER_REFUSED = "phone_number_refused"
+    PHONE_NUMBER_QUALITY_DROPPED = "phone_number_quality_dropped"
+    MONTHLY_QUOTA_USED = "monthly_quota_used"
+
+
 class RecipientStatus(StrEnum):
     """Where one recipient is. `sending` = handed to the sender (a queued message row exists)."""
 
@@ -51,6 +65,8 @@ class Campaign(IdMixin, TenantMixin, TimestampMixin, Base):
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
     cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
     paused_reason: Mapped[str | None] = mapped_column(String(255), default=None)
+    # The same as a code (PauseCode), for clients to act on.
+    paused_code: Mapped[str | None] = mapped_column(String(40), default=None)
     # Running but holding back (messaging limit reached), until when, and why.
     waiting_reason: Mapped[str | None] = mapped_column(String(255), default=None)
     waiting_until: Mapped[datetime | None] = mapped_column(default=None)

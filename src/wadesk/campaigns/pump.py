@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wadesk.campaigns import service
 from wadesk.campaigns.limits import unique_user_limit
-from wadesk.campaigns.models import Campaign, CampaignStatus, RecipientStatus
+from wadesk.campaigns.models import Campaign, CampaignStatus, PauseCode, RecipientStatus
 from wadesk.campaigns.parameters import Filled, RecipientData, fill
 from wadesk.campaigns.repository import LEASE, CampaignRepository, Candidate, TierUsage, lease_expired
 from wadesk.conversations.models import Conversation, ConversationStatus
@@ -198,7 +198,8 @@ class CampaignPump:
                 await self._materialise(repo, campaign)
                 return Tick(sleep=False)
             if problem := await service.readiness_problem(session, campaign):
-                await service.pause_by_system(session, campaign, problem[1])
+                code, reason = problem
+                await service.pause_by_system(session, campaign, reason, code)
                 return Tick()
             inflight = await self._reconcile(session, campaign, number, template)
             outcome = None
@@ -234,7 +235,7 @@ class CampaignPump:
         retried a few times; a paused template or a rejected token pauses the campaign and queues the
         recipient again; any other failure is the recipient's."""
         repo = CampaignRepository(session)
-        pause_reason: str | None = None
+        pause: tuple[str, PauseCode] | None = None
         throttled = False
         updates: list[dict[str, Any]] = []
         now = utcnow()
@@ -261,10 +262,16 @@ class CampaignPump:
                     again = outcome.attempts < MAX_ATTEMPTS
                 elif outcome.error_code in _TEMPLATE_STOPPED:
                     state = _TEMPLATE_STOPPED[outcome.error_code]
-                    pause_reason = f"Meta refused template '{template.name}': it is {state}"
+                    pause = (
+                        f"Meta refused template '{template.name}': it is {state}",
+                        PauseCode.TEMPLATE_NOT_APPROVED,
+                    )
                     again = True
                 elif entry.category in (ErrorCategory.AUTH, ErrorCategory.ACCOUNT):
-                    pause_reason = f"Meta refused the number: {entry.title} ({outcome.error_code})"
+                    pause = (
+                        f"Meta refused the number: {entry.title} ({outcome.error_code})",
+                        PauseCode.PHONE_NUMBER_REFUSED,
+                    )
                     again = True
                 if again and campaign.status == CampaignStatus.CANCELLED:
                     values.update(status=RecipientStatus.SKIPPED, skip_reason="campaign_cancelled")
@@ -285,8 +292,8 @@ class CampaignPump:
                 self.rate_factor * SLOW_DOWN_FACTOR, 1.0 / max(number.messages_per_second, 1)
             )
             log.info("campaign_slowed_down", campaign_id=str(campaign.id), factor=round(self.rate_factor, 3))
-        if pause_reason is not None:
-            await service.pause_by_system(session, campaign, pause_reason)
+        if pause is not None:
+            await service.pause_by_system(session, campaign, *pause)
         return await repo.count_status(campaign.id, RecipientStatus.SENDING)
 
     async def _feed(
@@ -316,7 +323,12 @@ class CampaignPump:
             return None
         quota_left = await self._monthly_quota_left(session)
         if quota_left is not None and quota_left <= 0:
-            await service.pause_by_system(session, campaign, "This month's outbound message quota is used up")
+            await service.pause_by_system(
+                session,
+                campaign,
+                "This month's outbound message quota is used up",
+                PauseCode.MONTHLY_QUOTA_USED,
+            )
             return None
         if quota_left is not None:
             allowance = min(allowance, quota_left)

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from wadesk.campaigns.models import CampaignStatus, RecipientStatus
+from wadesk.campaigns.models import CampaignStatus, PauseCode, RecipientStatus
 from wadesk.kit.schemas import StrictInput, WireModel
 
 TAG = Field(min_length=1, max_length=64)
@@ -152,6 +152,11 @@ class CampaignOut(WireModel):
     completed_at: datetime | None
     cancelled_at: datetime | None
     paused_reason: str | None
+    paused_code: PauseCode | None = Field(
+        description="Why the campaign is paused, as a code: paused_by_user, template_not_approved, "
+        "phone_number_refused, phone_number_quality_dropped, monthly_quota_used, or a readiness code "
+        "(phone_number_disabled, phone_number_needs_credentials, parameter_mapping_invalid)"
+    )
     waiting_reason: str | None = Field(description="Why a running campaign is holding back, e.g. its tier")
     waiting_until: datetime | None
     reply_window_hours: int
@@ -216,6 +221,11 @@ class CampaignStats(WireModel):
     campaign_id: uuid.UUID
     status: CampaignStatus
     paused_reason: str | None
+    paused_code: PauseCode | None = Field(
+        description="Why the campaign is paused, as a code: paused_by_user, template_not_approved, "
+        "phone_number_refused, phone_number_quality_dropped, monthly_quota_used, or a readiness code "
+        "(phone_number_disabled, phone_number_needs_credentials, parameter_mapping_invalid)"
+    )
     waiting_reason: str | None
     waiting_until: datetime | None
     counts: RecipientCounts

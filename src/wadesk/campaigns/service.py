@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wadesk.auth.dependencies import Ctx
 from wadesk.campaigns.csv_audience import CsvAudience
 from wadesk.campaigns.limits import describe_tier
-from wadesk.campaigns.models import Campaign, CampaignRecipient, CampaignStatus, RecipientStatus
+from wadesk.campaigns.models import Campaign, CampaignRecipient, CampaignStatus, PauseCode, RecipientStatus
 from wadesk.campaigns.parameters import RecipientData, fill, mapping_problems
 from wadesk.campaigns.progress import ProgressPublisher
 from wadesk.campaigns.repository import CampaignRepository, RecipientFilters, due_for_pump
@@ -154,6 +154,7 @@ def campaign_out(
         completed_at=campaign.completed_at,
         cancelled_at=campaign.cancelled_at,
         paused_reason=campaign.paused_reason,
+        paused_code=campaign.paused_code,
         waiting_reason=campaign.waiting_reason,
         waiting_until=campaign.waiting_until,
         reply_window_hours=campaign.reply_window_hours,
@@ -302,6 +303,7 @@ async def stats_for(session: AsyncSession, campaign: Campaign, now: datetime | N
         campaign_id=campaign.id,
         status=CampaignStatus(campaign.status),
         paused_reason=campaign.paused_reason,
+        paused_code=campaign.paused_code,
         waiting_reason=campaign.waiting_reason,
         waiting_until=campaign.waiting_until,
         counts=counts,
@@ -686,24 +688,28 @@ def check_transition(campaign: Campaign, action: str) -> CampaignStatus:
     return target
 
 
-async def readiness_problem(session: AsyncSession, campaign: Campaign) -> tuple[str, str] | None:
+async def readiness_problem(session: AsyncSession, campaign: Campaign) -> tuple[PauseCode, str] | None:
     """Why this campaign cannot send now, as (code, message); None when it can."""
     number = await session.get(PhoneNumber, campaign.phone_number_id)
     template = await session.get(Template, campaign.template_id)
     if number is None or number.status == PhoneNumberStatus.DISABLED:
-        return "phone_number_disabled", "The campaign's phone number is disconnected."
+        return PauseCode.PHONE_NUMBER_DISABLED, "The campaign's phone number is disconnected."
     if number.status == PhoneNumberStatus.NEEDS_CREDENTIALS:
         return (
-            "phone_number_needs_credentials",
+            PauseCode.PHONE_NUMBER_NEEDS_CREDENTIALS,
             "Meta rejected the number's access token; an admin must enter a new one.",
         )
     if template is None or template.status != APPROVED:
         state = template.status.lower() if template else "gone"
         name = template.name if template else "?"
-        return "template_not_approved", f"Template '{name}' is {state}; only approved templates can be sent."
+        return (
+            PauseCode.TEMPLATE_NOT_APPROVED,
+            f"Template '{name}' is {state}; only approved templates can be sent.",
+        )
     if problems := mapping_problems(template, campaign.parameter_mapping, _csv_columns(campaign.audience)):
-        return "parameter_mapping_invalid", "The parameter mapping does not fit the template: " + "; ".join(
-            problems
+        return (
+            PauseCode.PARAMETER_MAPPING_INVALID,
+            "The parameter mapping does not fit the template: " + "; ".join(problems),
         )
     return None
 
@@ -738,7 +744,7 @@ def _notify_after_commit(session: AsyncSession, campaign: Campaign) -> None:
 def _begin_running(campaign: Campaign, now: datetime) -> None:
     campaign.status = CampaignStatus.RUNNING
     campaign.started_at = campaign.started_at or now
-    campaign.paused_reason = None
+    campaign.paused_reason = campaign.paused_code = None
     campaign.waiting_reason = None
     campaign.waiting_until = None
 
@@ -776,6 +782,7 @@ async def transition(
     elif action == "pause":
         campaign.status = target
         campaign.paused_reason = f"Paused by {ctx.principal.name}"
+        campaign.paused_code = PauseCode.BY_USER
         campaign.waiting_reason = campaign.waiting_until = None
     elif action == "cancel":
         campaign.status = target
@@ -830,20 +837,21 @@ async def retry_failed(ctx: Ctx, campaign_id: uuid.UUID) -> tuple[Campaign, int]
     return campaign, requeued
 
 
-async def pause_by_system(session: AsyncSession, campaign: Campaign, reason: str) -> bool:
+async def pause_by_system(session: AsyncSession, campaign: Campaign, reason: str, code: PauseCode) -> bool:
     """Pause a running (or scheduled) campaign for a reason Meta gave; audited without an actor."""
     if campaign.status not in TRANSITIONS["auto_pause"][0]:
         return False
     previous = campaign.status
     campaign.status = CampaignStatus.PAUSED
     campaign.paused_reason = reason[:255]
+    campaign.paused_code = code
     campaign.waiting_reason = campaign.waiting_until = None
     _audit(
         session,
         campaign,
         "paused",
         None,
-        {"from": previous, "to": "paused", "reason": reason, "by": "system"},
+        {"from": previous, "to": "paused", "reason": reason, "code": code, "by": "system"},
     )
     _notify_after_commit(session, campaign)
     log.info("campaign_paused", campaign_id=str(campaign.id), reason=reason)
@@ -983,7 +991,7 @@ async def template_changed(session: AsyncSession, template: Template) -> None:
     if template.rejected_reason:
         reason += f" ({template.rejected_reason})"
     for campaign in campaigns:
-        await pause_by_system(session, campaign, reason)
+        await pause_by_system(session, campaign, reason, PauseCode.TEMPLATE_NOT_APPROVED)
 
 
 async def phone_number_changed(
@@ -998,7 +1006,7 @@ async def phone_number_changed(
     if before and after and after < before:
         reason = f"The number's quality rating dropped from {previous_quality} to {number.quality_rating}"
         for campaign in campaigns:
-            await pause_by_system(session, campaign, reason)
+            await pause_by_system(session, campaign, reason, PauseCode.PHONE_NUMBER_QUALITY_DROPPED)
         return
     if (previous_tier or "") != (number.messaging_limit_tier or ""):
         for campaign in campaigns:
@@ -1044,7 +1052,7 @@ async def _start_scheduled(
         if campaign is None or campaign.status != CampaignStatus.SCHEDULED:
             return False
         if problem := await readiness_problem(session, campaign):
-            await pause_by_system(session, campaign, f"Could not start on schedule: {problem[1]}")
+            await pause_by_system(session, campaign, f"Could not start on schedule: {problem[1]}", problem[0])
             return False
         previous = campaign.status
         _begin_running(campaign, now)

@@ -166,6 +166,7 @@ function withStats(campaign: CampaignOut, stats: CampaignStats): CampaignOut {
     ...campaign,
     status: stats.status,
     pausedReason: stats.pausedReason,
+    pausedCode: stats.pausedCode,
     waitingReason: stats.waitingReason,
     waitingUntil: stats.waitingUntil,
     counts: stats.counts,

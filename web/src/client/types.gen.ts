@@ -442,6 +442,10 @@ export type CampaignOut = {
         [key: string]: unknown;
     };
     /**
+     * Why the campaign is paused, as a code: paused_by_user, template_not_approved, phone_number_refused, phone_number_quality_dropped, monthly_quota_used, or a readiness code (phone_number_disabled, phone_number_needs_credentials, parameter_mapping_invalid)
+     */
+    pausedCode: PauseCode | null;
+    /**
      * Pausedreason
      */
     pausedReason: string | null;
@@ -521,6 +525,10 @@ export type CampaignStats = {
      * Generatedat
      */
     generatedAt: string;
+    /**
+     * Why the campaign is paused, as a code: paused_by_user, template_not_approved, phone_number_refused, phone_number_quality_dropped, monthly_quota_used, or a readiness code (phone_number_disabled, phone_number_needs_credentials, parameter_mapping_invalid)
+     */
+    pausedCode: PauseCode | null;
     /**
      * Pausedreason
      */
@@ -2496,6 +2504,14 @@ export type ParticipantOut = {
     createdAt: string;
     user: UserRef;
 };
+
+/**
+ * PauseCode
+ *
+ * Why a campaign is paused. The readiness codes (phone_number_disabled, …) are the ones a start
+ * refused for the same reason answers with.
+ */
+export type PauseCode = 'paused_by_user' | 'phone_number_disabled' | 'phone_number_needs_credentials' | 'template_not_approved' | 'parameter_mapping_invalid' | 'phone_number_refused' | 'phone_number_quality_dropped' | 'monthly_quota_used';
 
 /**
  * PhoneNumberCreate

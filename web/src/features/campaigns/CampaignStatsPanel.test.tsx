@@ -29,6 +29,7 @@ function stats(overrides: Partial<CampaignStats> = {}): CampaignStats {
     campaignId: ID,
     status: "running",
     pausedReason: null,
+    pausedCode: null,
     waitingReason: null,
     waitingUntil: null,
     counts: { total: 200, queued: 60, sending: 10, sent: 30, delivered: 40, read: 25, replied: 15, failed: 12, skipped: 8 },
@@ -66,6 +67,7 @@ function campaign(overrides: Partial<CampaignOut> = {}): CampaignOut {
     completedAt: null,
     cancelledAt: null,
     pausedReason: null,
+    pausedCode: null,
     waitingReason: null,
     waitingUntil: null,
     replyWindowHours: 24,
@@ -112,7 +114,7 @@ describe("campaign funnel and figures from a stats payload", () => {
   });
 
   it("says why a campaign was paused, by what kind of cause", () => {
-    renderUi(<CampaignStatsPanel stats={stats({ status: "paused", pausedReason: "Meta paused template 'order_update'", eta: { remaining: 70, seconds: null, at: null, limitedBy: null } })} />);
+    renderUi(<CampaignStatsPanel stats={stats({ status: "paused", pausedReason: "Meta paused template 'order_update'", pausedCode: "template_not_approved", eta: { remaining: 70, seconds: null, at: null, limitedBy: null } })} />);
     const alert = screen.getByTestId("paused-reason");
     expect(alert).toHaveTextContent("Paused: the template cannot be sent");
     expect(alert).toHaveTextContent("Meta paused template 'order_update'");
@@ -120,7 +122,7 @@ describe("campaign funnel and figures from a stats payload", () => {
   });
 
   it("says when a paused campaign's number dropped in quality", () => {
-    renderUi(<CampaignStatsPanel stats={stats({ status: "paused", pausedReason: "The number's quality rating dropped from GREEN to YELLOW" })} />);
+    renderUi(<CampaignStatsPanel stats={stats({ status: "paused", pausedReason: "The number's quality rating dropped from GREEN to YELLOW", pausedCode: "phone_number_quality_dropped" })} />);
     expect(screen.getByTestId("paused-reason")).toHaveTextContent("Paused: the number's quality rating dropped");
   });
 
@@ -191,7 +193,7 @@ describe("campaign lifecycle buttons", () => {
   });
 
   it("puts the campaign the API answers in the cache after an action", async () => {
-    campaignAction.mockResolvedValue(campaign({ status: "paused", pausedReason: "Paused by Alex Admin" }));
+    campaignAction.mockResolvedValue(campaign({ status: "paused", pausedReason: "Paused by Alex Admin", pausedCode: "paused_by_user" }));
     const { client } = withQueries(<CampaignActions campaign={campaign({ status: "running" })} />);
     await userEvent.click(screen.getByRole("button", { name: "Pause" }));
     await vi.waitFor(() => expect(client.getQueryData<CampaignOut>(keys.campaign(ID))?.status).toBe("paused"));

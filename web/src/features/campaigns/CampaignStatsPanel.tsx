@@ -33,11 +33,11 @@ function Figure({ label, value, hint, testId }: { label: string; value: string; 
 }
 
 /** Why a campaign is paused (by whom or by what Meta said), or why a running one is holding back. */
-export function CampaignReasons({ stats }: { stats: Pick<CampaignStats, "status" | "pausedReason" | "waitingReason" | "waitingUntil"> }) {
+export function CampaignReasons({ stats }: { stats: Pick<CampaignStats, "status" | "pausedReason" | "pausedCode" | "waitingReason" | "waitingUntil"> }) {
   return (
     <>
       {stats.status === "paused" && (
-        <Alert color="orange" variant="light" icon={<IconPlayerPause size={18} />} title={PAUSE_TITLE[pauseKind(stats.pausedReason)]} data-testid="paused-reason">
+        <Alert color="orange" variant="light" icon={<IconPlayerPause size={18} />} title={PAUSE_TITLE[pauseKind(stats.pausedCode)]} data-testid="paused-reason">
           {stats.pausedReason ?? "The campaign is paused."} Resume it when the cause is resolved: no recipient is sent twice.
         </Alert>
       )}

@@ -79,9 +79,10 @@ describe("campaign model", () => {
     expect(allowedActions("draft")).toEqual(["schedule", "start", "cancel"]);
     expect(allowedActions("running")).toEqual(["pause", "cancel"]);
     expect(allowedActions("completed")).toEqual([]);
-    expect(pauseKind("Paused by Alex Admin")).toBe("manual");
-    expect(pauseKind("Meta refused template 'x': it is PAUSED")).toBe("template");
-    expect(pauseKind("This month's outbound message quota is used up")).toBe("quota");
-    expect(pauseKind("Could not start on schedule: Template 'x' is paused")).toBe("schedule");
+    expect(pauseKind("paused_by_user")).toBe("manual");
+    expect(pauseKind("template_not_approved")).toBe("template");
+    expect(pauseKind("monthly_quota_used")).toBe("quota");
+    expect(pauseKind("phone_number_needs_credentials")).toBe("number");
+    expect(pauseKind(null)).toBe("other");
   });
 });

@@ -3,7 +3,7 @@
  * server allows), colours and labels, why a campaign is paused or holding back, the parameter mapping the form
  * builds from a template's placeholders, and the header of a CSV file about to be uploaded.
  */
-import type { CampaignAction, CampaignStats, CampaignStatus, ParameterMapping, ParameterSource, RecipientStatus, Template } from "../../api/resources";
+import type { CampaignAction, CampaignStats, CampaignStatus, ParameterMapping, ParameterSource, PauseCode, RecipientStatus, Template } from "../../api/resources";
 import type { TemplateField } from "../../lib/templates";
 
 export const CAMPAIGN_STATUSES: CampaignStatus[] = ["draft", "scheduled", "running", "paused", "completed", "cancelled"];
@@ -56,19 +56,22 @@ export const isDraft = (status: CampaignStatus) => status === "draft";
 /** Running and scheduled campaigns change on their own: their figures are kept fresh. */
 export const isLive = (status: CampaignStatus) => status === "running" || status === "scheduled";
 
-export type PauseKind = "manual" | "template" | "quality" | "quota" | "number" | "schedule" | "other";
+export type PauseKind = "manual" | "template" | "quality" | "quota" | "number" | "other";
 
-/** What kind of pause the server's reason describes, for a clear title above the reason itself. */
-export function pauseKind(reason: string | null | undefined): PauseKind {
-  const text = (reason ?? "").toLowerCase();
-  if (!text) return "other";
-  if (text.startsWith("paused by")) return "manual";
-  if (text.startsWith("could not start on schedule")) return "schedule";
-  if (text.includes("quality rating")) return "quality";
-  if (text.includes("template")) return "template";
-  if (text.includes("quota")) return "quota";
-  if (text.includes("number") || text.includes("access token")) return "number";
-  return "other";
+const PAUSE_KIND: Record<PauseCode, PauseKind> = {
+  paused_by_user: "manual",
+  template_not_approved: "template",
+  parameter_mapping_invalid: "template",
+  phone_number_quality_dropped: "quality",
+  monthly_quota_used: "quota",
+  phone_number_refused: "number",
+  phone_number_disabled: "number",
+  phone_number_needs_credentials: "number",
+};
+
+/** What kind of pause the server's code names, for a clear title above the reason itself. */
+export function pauseKind(code: PauseCode | null | undefined): PauseKind {
+  return code ? (PAUSE_KIND[code] ?? "other") : "other";
 }
 
 export const PAUSE_TITLE: Record<PauseKind, string> = {
@@ -77,7 +80,6 @@ export const PAUSE_TITLE: Record<PauseKind, string> = {
   quality: "Paused: the number's quality rating dropped",
   quota: "Paused: the message quota is used up",
   number: "Paused: the phone number cannot send",
-  schedule: "Paused: the campaign could not start on schedule",
   other: "Paused",
 };
 
