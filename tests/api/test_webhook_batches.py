@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conftest import register
 from wadesk.config import Settings
+from wadesk.contacts.models import Contact
 from wadesk.conversations.models import Conversation
 from wadesk.db.base import utcnow
 from wadesk.messages.models import Message, MessageStatus
@@ -224,3 +225,26 @@ async def test_status_deliveries_are_applied_together_each_message_ending_at_its
     assert found[second].status == MessageStatus.DELIVERED
     assert (found[overtaken].status, found[overtaken].wamid) == (MessageStatus.SENT, "wamid.sb-3")
     assert await one(app, Message, Message.wamid == "wamid.sb-inbound")
+
+
+async def test_a_new_customer_who_opts_out_and_writes_in_one_batch_is_one_contact(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    admin = await register(client, "Opt Out Batch Ltd")
+    await connect_payload_numbers(admin)
+    newcomer = "16505559876"
+    stop = copy.deepcopy(payload_json("user_preferences_marketing_resume.json"))
+    value = stop["entry"][0]["changes"][0]["value"]
+    value["contacts"][0]["wa_id"] = newcomer
+    value["user_preferences"][0].update(wa_id=newcomer, value="stop", detail="User requested to stop")
+    ids = await store(app, stop, text_from(newcomer, "wamid.optout-then-text", 1750050000, "still here"))
+
+    results = [await process_webhook_event(str(i)) for i in ids]
+    await settle(app)
+
+    assert results == (["processed", "skipped"] if batches(app) else ["processed", "processed"])
+    contacts = await rows(app, Contact, Contact.wa_id == newcomer)
+    assert len(contacts) == 1
+    assert contacts[0].opted_out
+    message = await one(app, Message, Message.wamid == "wamid.optout-then-text")
+    assert message.contact_id == contacts[0].id

@@ -161,9 +161,10 @@ def _contact_lock_id(tenant_id: uuid.UUID, identity: wa.ContactIdentity) -> int:
 async def lock_contacts(
     session: AsyncSession, deliveries: list[tuple[list[wa.WebhookUpdate], uuid.UUID | None]]
 ) -> None:
-    """Take the locks of every customer a batch of deliveries writes for, in one sorted pass, before applying
-    any of them: two workers' batches that share customers then queue behind each other instead of each
-    holding one lock the other waits for. `deliveries` pairs each delivery's updates with its `only_tenant`.
+    """Take the locks of every customer a batch of deliveries writes for (inbound messages, messaging
+    preferences), in one sorted pass, before applying any of them: two workers' batches that share customers
+    then queue behind each other instead of each holding one lock the other waits for. `deliveries` pairs
+    each delivery's updates with its `only_tenant`.
 
     Then load, per company, those customers' contacts and their open conversations on the batch's numbers,
     in two statements, where each inbound message finds them (`_inbound_message`) instead of querying for
@@ -173,7 +174,10 @@ async def lock_contacts(
     for updates, only_tenant in deliveries:
         outcome = Outcome(only_tenant=only_tenant)
         for update in updates:
-            if isinstance(update, wa.InboundMessage) and not update.identity.is_empty:
+            if (
+                isinstance(update, wa.InboundMessage | wa.UserPreferencesUpdate)
+                and not update.identity.is_empty
+            ):
                 number = await _number_by_meta_id(session, update.phone_number_id, outcome)
                 if number is not None:
                     lock_ids.add(_contact_lock_id(number.tenant_id, update.identity))
@@ -220,6 +224,12 @@ class _Customers:
             and c.status != ConversationStatus.ARCHIVED
         ]
         return max(found, key=lambda c: (c.created_at, c.id)) if found else None
+
+
+def _known_customers(session: AsyncSession, tenant_id: uuid.UUID, number_id: uuid.UUID) -> _Customers | None:
+    """The customers lock_contacts loaded for this company and number, if it did."""
+    known: _Customers | None = transaction_cache(session, "customers").get(tenant_id)
+    return known if known is not None and number_id in known.numbers else None
 
 
 async def _take_contact_locks(session: AsyncSession, lock_ids: set[int]) -> None:
@@ -333,9 +343,7 @@ async def _inbound_message(session: AsyncSession, update: wa.InboundMessage, out
     scope_to_tenant(session, tenant_id)
     outcome.touch(tenant_id)
     await _lock_contact(session, tenant_id, identity)
-    known: _Customers | None = transaction_cache(session, "customers").get(tenant_id)
-    if known is not None and number.id not in known.numbers:
-        known = None
+    known = _known_customers(session, tenant_id, number.id)
     contact, contact_created = await upsert_contact(
         session,
         wa_id=identity.wa_id,
@@ -629,7 +637,13 @@ async def _user_preferences(
     scope_to_tenant(session, number.tenant_id)
     outcome.touch(number.tenant_id)
     await _lock_contact(session, number.tenant_id, update.identity)
-    contact, created = await upsert_contact(session, wa_id=update.identity.wa_id, bsuid=update.identity.bsuid)
+    known = _known_customers(session, number.tenant_id, number.id)
+    contact, created = await upsert_contact(
+        session,
+        wa_id=update.identity.wa_id,
+        bsuid=update.identity.bsuid,
+        known=known.contacts if known is not None else None,
+    )
     value = (update.preference.value or "").lower()
     category = update.preference.category or "marketing_messages"
     preferences = dict(contact.attributes.get("messaging_preferences", {}))
