@@ -440,7 +440,8 @@ async def _inbound_message(session: AsyncSession, update: wa.InboundMessage, out
     )
     if wa.message_media(update.message) is not None:
         outcome.media_downloads.append((tenant_id, message_id))
-    await session.flush()
+    # No flush here: the contact's and conversation's changes wait for the next query or the commit, so a
+    # batch writes them in one executemany per table instead of two round trips per message.
 
 
 async def _message_by_wamid(session: AsyncSession, number_id: uuid.UUID, wamid: str) -> Message | None:
