@@ -108,6 +108,14 @@ class DatabaseUnavailable(ServiceUnavailable):
 DATABASE_RETRY_AFTER_SECONDS = 5
 
 
+def database_unavailable_reply(path: str, exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """What a request that lost the database is answered (status, body, headers), logged as one warning
+    rather than a traceback: a 503 with Retry-After, so clients (Meta above all) try again later."""
+    log.warning("database_unavailable", path=path, error=f"{type(exc).__name__}: {exc}")
+    body = error_body(DatabaseUnavailable.code, DatabaseUnavailable.message)
+    return DatabaseUnavailable.status_code, body, {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
 
@@ -178,12 +186,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
         if not database_unreachable(exc):
             raise exc  # a 500, rendered by the handler below
-        log.warning("database_unavailable", path=request.url.path, error=f"{type(exc).__name__}: {exc}")
-        return JSONResponse(
-            error_body(DatabaseUnavailable.code, DatabaseUnavailable.message),
-            status_code=DatabaseUnavailable.status_code,
-            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
-        )
+        status_code, body, headers = database_unavailable_reply(request.url.path, exc)
+        return JSONResponse(body, status_code=status_code, headers=headers)
 
     for unreachable in (OSError, PostgresError, PoolTimeout):
         app.add_exception_handler(unreachable, _database_unavailable)

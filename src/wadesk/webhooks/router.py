@@ -3,7 +3,6 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-import structlog
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 from fastapi.routing import APIRoute
@@ -13,12 +12,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from wadesk.auth.dependencies import AdminCtxDep, RuntimeDep, SessionDep
 from wadesk.db.session import database_unreachable, unit_of_work
 from wadesk.errors import (
-    DATABASE_RETRY_AFTER_SECONDS,
     AppError,
     BadRequest,
-    DatabaseUnavailable,
     Forbidden,
     PayloadTooLarge,
+    database_unavailable_reply,
     error_body,
 )
 from wadesk.infra.runtime import Runtime
@@ -30,7 +28,6 @@ from wadesk.webhooks.models import WebhookEvent, WebhookEventStatus
 from wadesk.webhooks.repository import WebhookEventRepository
 from wadesk.webhooks.schemas import AckOut, WebhookEventOut
 
-log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/api/webhook", tags=["webhook"])
 META_MAX_BODY = 3 * 1024 * 1024
 
@@ -175,9 +172,7 @@ class DeliveryEndpoint:
             if not database_unreachable(exc):
                 raise
             # As the application's handler answers it: Meta retries a refused delivery later.
-            log.warning("database_unavailable", path=scope["path"], error=f"{type(exc).__name__}: {exc}")
-            body = error_body(DatabaseUnavailable.code, DatabaseUnavailable.message)
-            await send_json(send, 503, body, {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
+            await send_json(send, *database_unavailable_reply(scope["path"], exc))
             return
         await send_json(send, 200, {"status": "ok", "eventId": str(event_id)})
 
