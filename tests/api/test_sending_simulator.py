@@ -43,6 +43,7 @@ from wadesk.ops.demo_seed import DEMO_ACCESS_TOKEN, DEMO_PHONE_NUMBER_ID
 from wadesk.phone_numbers.models import PhoneNumber
 from wadesk.webhooks.models import WebhookEvent
 from wadesk.webhooks.tasks import process_webhook_event
+from wadesk.whatsapp.graph import SendResult
 from wadesk.whatsapp.simulator import SimulatedPhoneNumber, StatusDelays
 
 IN_WINDOW = "+15551234001"  # the demo customer who wrote minutes ago
@@ -157,6 +158,29 @@ async def test_meta_accepts_then_fails_a_reserved_recipient_and_the_failure_is_e
     assert message["error"]["code"] == code
     assert message["error"]["title"] == title
     assert message["error"]["explanation"]
+
+
+async def test_meta_s_answer_arriving_after_a_failed_status_keeps_the_failure(
+    app: FastAPI, admin: Account
+) -> None:
+    # The failed status webhook was applied while the send job still waited for Meta's answer.
+    message_id = await seed_outbound(
+        app, admin.tenant_id, DEMO_PHONE_NUMBER_ID, "15550001111", None, status=MessageStatus.SENDING
+    )
+    async with db(app, admin.tenant_id) as session:
+        await session.execute(
+            update(Message)
+            .where(Message.id == message_id)
+            .values(status=MessageStatus.FAILED, error_code=131026, error_title="Message undeliverable")
+        )
+
+    accepted = SendResult(wamid="wamid.late-answer", wa_id=None, input=None, message_status=None)
+    await message_tasks._record_success(app.state.runtime, uuid.UUID(admin.tenant_id), message_id, accepted)
+
+    message = await one(app, Message, Message.id == message_id)
+    assert (message.status, message.wamid) == (MessageStatus.FAILED, "wamid.late-answer")
+    assert (message.error_code, message.error_title) == (131026, "Message undeliverable")
+    assert message.sent_at is not None
 
 
 async def test_a_rate_limited_send_is_retried_and_fails_only_after_the_last_attempt(

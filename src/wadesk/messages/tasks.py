@@ -270,19 +270,19 @@ async def _record_success(runtime: Runtime, tenant: uuid.UUID, key: uuid.UUID, r
     """Meta accepted the send: one UPDATE that never moves the message back (a status webhook may have
     been applied first), and the event's payload read in the same transaction."""
     changes: list[tuple[uuid.UUID, str, uuid.UUID]] = [(tenant, "message.updated", key)]
+    sending = Message.status == MessageStatus.SENDING
     async with unit_of_work(runtime.sessionmaker, tenant) as session:
+        # A failed status that overtook this answer keeps its status and Meta's error.
         accepted = (
             update(Message)
             .where(Message.id == key)
             .values(
                 wamid=func.coalesce(Message.wamid, result.wamid),
                 sent_at=func.coalesce(Message.sent_at, utcnow()),
-                status=case(
-                    (Message.status == MessageStatus.SENDING, MessageStatus.SENT), else_=Message.status
-                ),
-                error_code=None,
-                error_title=None,
-                error_details=None,
+                status=case((sending, MessageStatus.SENT), else_=Message.status),
+                error_code=case((sending, None), else_=Message.error_code),
+                error_title=case((sending, None), else_=Message.error_title),
+                error_details=case((sending, None), else_=Message.error_details),
                 updated_at=utcnow(),
             )
         )
