@@ -118,8 +118,9 @@ async def store(engine: AsyncEngine, values: dict[str, Any]) -> None:
             await connection.execute(_INSERT, values)
         return
     pooled = await engine.raw_connection()
+    driver = cast(Any, pooled.driver_connection)
     try:
-        await cast(Any, pooled.driver_connection).execute(
+        await driver.execute(
             _ASYNCPG_INSERT,
             values["id"],
             values["tenant_id"],
@@ -131,7 +132,12 @@ async def store(engine: AsyncEngine, values: dict[str, Any]) -> None:
         )
     except BaseException as exc:
         # SQLAlchemy never saw the statement, so it cannot tell a lost connection: never hand this one out again.
+        closed = driver.is_closed()
         await greenlet_spawn(pooled.invalidate, exc)
+        if closed and isinstance(exc, Exception):
+            # The database dropped this pooled connection (a restart) before we used it: to the caller the
+            # database is out of reach for now (a 503 Meta retries), as with any other lost connection.
+            raise ConnectionResetError("the database closed the pooled connection") from exc
         raise
     finally:
         # Closing and invalidating may await the driver, which SQLAlchemy does from a greenlet.
