@@ -144,13 +144,7 @@ async def _lock_contact(session: AsyncSession, tenant_id: uuid.UUID, identity: w
     """Serialise the deliveries that touch one customer of one company (their contact row, open conversation
     and messages), so concurrent workers neither duplicate the contact nor apply that customer's messages in a
     racy order. Contacts are per company, so the key is the company and the customer's stable id."""
-    if session.get_bind().dialect.name != "postgresql":
-        return  # SQLite writers are serialised by BEGIN IMMEDIATE already
-    lock_id = _contact_lock_id(tenant_id, identity)
-    held = transaction_cache(session, "contact_locks")
-    if lock_id not in held:
-        await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
-        held[lock_id] = True
+    await _take_contact_locks(session, {_contact_lock_id(tenant_id, identity)})
 
 
 def _contact_lock_id(tenant_id: uuid.UUID, identity: wa.ContactIdentity) -> int:
@@ -233,7 +227,8 @@ def _known_customers(session: AsyncSession, tenant_id: uuid.UUID, number_id: uui
 
 
 async def _take_contact_locks(session: AsyncSession, lock_ids: set[int]) -> None:
-    """Take these customers' advisory locks not yet held, in ascending order, in one statement."""
+    """Take these customers' advisory locks not yet held, in ascending order, in one statement. SQLite's
+    writers are serialised by BEGIN IMMEDIATE already."""
     held = transaction_cache(session, "contact_locks")
     ordered = sorted(lock_ids - held.keys())
     if ordered and session.get_bind().dialect.name == "postgresql":
