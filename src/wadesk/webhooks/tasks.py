@@ -1,9 +1,10 @@
 """`process_webhook_event`: stored deliveries become rows, then realtime events (after the commit).
 
-On PostgreSQL a job takes its own delivery and up to BATCH_LIMIT - 1 more waiting ones (statuses aside, see
+On PostgreSQL a job takes its own delivery and up to BATCH_LIMIT - 1 more waiting ones of the same kind (see
 STATUSES_MARKER) into one transaction: one commit, one routing lookup per number and one read of the events'
-payloads for the lot, instead of one of each per delivery. The jobs of the deliveries taken along find them processed and stop. A batch that fails
-is rolled back whole and its deliveries are processed one by one, so one bad delivery fails alone.
+payloads for the lot, instead of one of each per delivery. The jobs of the deliveries taken along find them
+processed and stop. A batch that fails is rolled back whole and its deliveries are processed one by one, so
+one bad delivery fails alone.
 
 The events' payloads are read in the deliveries' own transaction, just before it commits: what they show is
 what the commit makes visible, without a second session."""
