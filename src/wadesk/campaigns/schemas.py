@@ -10,6 +10,11 @@ from wadesk.campaigns.models import CampaignStatus, PauseCode, RecipientStatus
 from wadesk.kit.schemas import StrictInput, WireModel
 
 TAG = Field(min_length=1, max_length=64)
+PAUSED_CODE = Field(
+    description="Why the campaign is paused, as a code: paused_by_user, template_not_approved, "
+    "phone_number_refused, phone_number_quality_dropped, monthly_quota_used, or a readiness code "
+    "(phone_number_disabled, phone_number_needs_credentials, parameter_mapping_invalid)"
+)
 
 
 class ParameterSource(StrictInput):
@@ -152,11 +157,7 @@ class CampaignOut(WireModel):
     completed_at: datetime | None
     cancelled_at: datetime | None
     paused_reason: str | None
-    paused_code: PauseCode | None = Field(
-        description="Why the campaign is paused, as a code: paused_by_user, template_not_approved, "
-        "phone_number_refused, phone_number_quality_dropped, monthly_quota_used, or a readiness code "
-        "(phone_number_disabled, phone_number_needs_credentials, parameter_mapping_invalid)"
-    )
+    paused_code: PauseCode | None = PAUSED_CODE
     waiting_reason: str | None = Field(description="Why a running campaign is holding back, e.g. its tier")
     waiting_until: datetime | None
     reply_window_hours: int
@@ -221,11 +222,7 @@ class CampaignStats(WireModel):
     campaign_id: uuid.UUID
     status: CampaignStatus
     paused_reason: str | None
-    paused_code: PauseCode | None = Field(
-        description="Why the campaign is paused, as a code: paused_by_user, template_not_approved, "
-        "phone_number_refused, phone_number_quality_dropped, monthly_quota_used, or a readiness code "
-        "(phone_number_disabled, phone_number_needs_credentials, parameter_mapping_invalid)"
-    )
+    paused_code: PauseCode | None = PAUSED_CODE
     waiting_reason: str | None
     waiting_until: datetime | None
     counts: RecipientCounts
