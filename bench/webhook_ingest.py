@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import copy
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from bench.cluster import APP_SECRET, Cluster, ClusterError, free_port, libpq_url
+from bench.cluster import APP_SECRET, Cluster, ClusterError, cpu_seconds, free_port, libpq_url
 from bench.loadgen import Result, closed_loop, open_loop
 from wadesk.whatsapp.signature import SIGNATURE_HEADER, sign
 
@@ -98,12 +97,6 @@ def start_bare(cluster: Cluster) -> tuple[subprocess.Popen[bytes], str]:
     raise ClusterError("the bare endpoint did not start")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def measure(
     name: str,
     url: str,
@@ -119,9 +112,9 @@ async def measure(
         return requests[index % len(requests)]
 
     await closed_loop(url, request, connections=connections, seconds=1.0, limit=MAX_REQUESTS)  # warm-up
-    before = cpu_seconds(pid)
+    before = cpu_seconds([pid])
     result = await closed_loop(url, request, connections=connections, seconds=seconds, limit=MAX_REQUESTS)
-    cpu = (cpu_seconds(pid) - before) / max(1, result.completed)
+    cpu = (cpu_seconds([pid]) - before) / max(1, result.completed)
     print(f"  {name:<28} max rate:  {result.summary()}, CPU {cpu * 1000:.2f} ms/request", flush=True)
     return result, cpu
 
