@@ -732,8 +732,13 @@ def _enqueue_pump(session: AsyncSession, runtime: Runtime, campaign: Campaign) -
     )
 
 
-def _notify_after_commit(session: AsyncSession, campaign: Campaign) -> None:
-    tenant_id, campaign_id = campaign.tenant_id, campaign.id
+def _notify_after_commit(session: AsyncSession, tenant_id: uuid.UUID, campaign_id: uuid.UUID) -> None:
+    """Progress is published once the change is visible; once per campaign and transaction (a batch of status
+    webhooks may move hundreds of its recipients)."""
+    notified = transaction_cache(session, "campaigns_notified")
+    if campaign_id in notified:
+        return
+    notified[campaign_id] = True
 
     async def notify() -> None:
         progress(current_runtime()).notify(tenant_id, campaign_id)
@@ -791,7 +796,7 @@ async def transition(
         await repo.skip_queued(campaign.id, "campaign_cancelled")
     await session.flush()
     _audit(session, campaign, _PAST[action], ctx.user_id, details)
-    _notify_after_commit(session, campaign)
+    _notify_after_commit(session, campaign.tenant_id, campaign.id)
     return campaign
 
 
@@ -833,7 +838,7 @@ async def retry_failed(ctx: Ctx, campaign_id: uuid.UUID) -> tuple[Campaign, int]
         ctx.user_id,
         {"from": previous, "to": campaign.status, "requeued": requeued, "codes": retryable},
     )
-    _notify_after_commit(session, campaign)
+    _notify_after_commit(session, campaign.tenant_id, campaign.id)
     return campaign, requeued
 
 
@@ -853,7 +858,7 @@ async def pause_by_system(session: AsyncSession, campaign: Campaign, reason: str
         None,
         {"from": previous, "to": "paused", "reason": reason, "code": code, "by": "system"},
     )
-    _notify_after_commit(session, campaign)
+    _notify_after_commit(session, campaign.tenant_id, campaign.id)
     log.info("campaign_paused", campaign_id=str(campaign.id), reason=reason)
     return True
 
@@ -863,7 +868,7 @@ def complete_by_system(session: AsyncSession, campaign: Campaign, now: datetime)
     campaign.completed_at = now
     campaign.waiting_reason = campaign.waiting_until = None
     _audit(session, campaign, "completed", None, {"from": "running", "to": "completed", "by": "system"})
-    _notify_after_commit(session, campaign)
+    _notify_after_commit(session, campaign.tenant_id, campaign.id)
 
 
 def tier_wait_reason(tier: str | None, used: int, until: datetime | None) -> str:
@@ -902,9 +907,7 @@ async def message_status_changed(session: AsyncSession, message: Message) -> Non
         read_at=message.read_at,
         failed_at=message.failed_at,
     ):
-        campaign = await session.get(Campaign, recipient.campaign_id)
-        if campaign is not None:
-            _notify_after_commit(session, campaign)
+        _notify_after_commit(session, recipient.tenant_id, recipient.campaign_id)
 
 
 def apply_message_state(
@@ -976,7 +979,7 @@ async def record_reply(
         recipient.replied_at = at
         campaign = await session.get(Campaign, recipient.campaign_id)
         if campaign is not None:
-            _notify_after_commit(session, campaign)
+            _notify_after_commit(session, campaign.tenant_id, campaign.id)
 
 
 async def template_changed(session: AsyncSession, template: Template) -> None:
@@ -1058,7 +1061,7 @@ async def _start_scheduled(
         _begin_running(campaign, now)
         _audit(session, campaign, "started", None, {"from": previous, "to": "running", "by": "schedule"})
         _enqueue_pump(session, runtime, campaign)
-        _notify_after_commit(session, campaign)
+        _notify_after_commit(session, campaign.tenant_id, campaign.id)
     return True
 
 

@@ -248,7 +248,7 @@ async def lock_status_targets(
     contact a status may fill in are locked first, as inbound batches lock them (`lock_contacts`)."""
     wanted: dict[uuid.UUID, tuple[set[str], set[uuid.UUID]]] = {}
     contact_locks: set[int] = set()
-    learning: set[uuid.UUID] = set()  # companies some of whose statuses may fill in their contact
+    learning: dict[uuid.UUID, set[str]] = {}  # companies some of whose statuses may fill in their contact
     for updates, only_tenant in deliveries:
         outcome = Outcome(only_tenant=only_tenant)
         for update in updates:
@@ -263,7 +263,9 @@ async def lock_status_targets(
             if callback is not None:
                 ids.add(callback)
             if _may_learn_recipient(update):
-                learning.add(number.tenant_id)
+                bsuids = learning.setdefault(number.tenant_id, set())
+                if update.recipient.bsuid:
+                    bsuids.add(update.recipient.bsuid)
                 if not update.recipient.is_empty:
                     contact_locks.add(_contact_lock_id(number.tenant_id, update.recipient))
     if not wanted:
@@ -296,6 +298,10 @@ async def lock_status_targets(
             contact_ids = sorted({m.contact_id for m in messages})
             contacts = (await session.execute(select(Contact).where(Contact.id.in_(contact_ids)))).scalars()
             kept[tenant_id] += list(contacts)
+            if learning[tenant_id]:
+                taken = select(Contact.bsuid).where(Contact.bsuid.in_(sorted(learning[tenant_id])))
+                cache = transaction_cache(session, "bsuids_taken")
+                cache[tenant_id] = set((await session.execute(taken)).scalars())
 
 
 def _callback_message_id(update: wa.StatusUpdate) -> uuid.UUID | None:
@@ -559,15 +565,28 @@ async def _learn_recipient(
         return
     changed = False
     if recipient.bsuid and not contact.bsuid:
-        taken = await session.execute(select(Contact.id).where(Contact.bsuid == recipient.bsuid))
-        if taken.first() is None:
+        taken = _bsuids_taken(session, contact.tenant_id)
+        if taken is None:  # not looked up by the batch
+            query = select(Contact.id).where(Contact.bsuid == recipient.bsuid)
+            free = (await session.execute(query)).first() is None
+        else:
+            free = recipient.bsuid not in taken
+        if free:
             contact.bsuid, changed = recipient.bsuid, True
+            if taken is not None:
+                taken.add(recipient.bsuid)
     if recipient.username and contact.username != recipient.username:
         contact.username, changed = recipient.username, True
     if name and contact.profile_name != name:
         contact.profile_name, changed = name, True
     if changed:
         outcome.emit(contact.tenant_id, "contact.updated", contact.id)
+
+
+def _bsuids_taken(session: AsyncSession, tenant_id: uuid.UUID) -> set[str] | None:
+    """The business-scoped user ids a status batch's recipients carry that some contact already has (read by
+    lock_status_targets, kept up to date as the batch fills contacts in); None outside such a batch."""
+    return transaction_cache(session, "bsuids_taken").get(tenant_id)
 
 
 def _may_learn_recipient(update: wa.StatusUpdate) -> bool:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import structlog
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from wadesk.db.base import utcnow
 from wadesk.db.session import commit, database_unreachable
@@ -139,10 +140,8 @@ async def _apply(session: AsyncSession, events: list[WebhookEvent]) -> _Applied:
         for change in ((e.tenant_id, e.kind, e.subject_id) for e in outcome.events):
             _announce_once(changes, change)
         applied.media_downloads += outcome.media_downloads
-    # Marked together, the events' rows are written in one batch of UPDATEs at the next flush.
-    for event, outcome in outcomes:
-        _mark_processed(event, outcome)
-        applied.processed.append(event)
+    await _mark_processed(session, outcomes)
+    applied.processed += [event for event, _ in outcomes]
     applied.payloads = await read_payloads(session, changes)
     await commit(session)
     return applied
@@ -198,14 +197,32 @@ async def _finish(runtime: Runtime, applied: _Applied) -> None:
         await runtime.jobs.send_now("download_media", message_id=str(message_id), tenant_id=str(tenant_id))
 
 
-def _mark_processed(event: WebhookEvent, outcome: Outcome) -> None:
-    event.status = WebhookEventStatus.PROCESSED
-    event.processed_at = utcnow()
-    event.attempts += 1
-    event.error = None
-    event.notes = "; ".join(outcome.notes)[:4000] or None
-    if event.tenant_id is None and outcome.tenant_ids:
-        event.tenant_id = outcome.tenant_ids[0]
+async def _mark_processed(session: AsyncSession, outcomes: list[tuple[WebhookEvent, Outcome]]) -> None:
+    """Mark the batch's deliveries processed with one UPDATE per distinct outcome (usually one for the whole
+    batch: the same company, no notes) rather than one per row; the loaded rows are given the same values."""
+    now = utcnow()
+    groups: dict[tuple[str | None, uuid.UUID | None], list[WebhookEvent]] = {}
+    for event, outcome in outcomes:
+        notes = "; ".join(outcome.notes)[:4000] or None
+        tenant_id = event.tenant_id or (outcome.tenant_ids[0] if outcome.tenant_ids else None)
+        groups.setdefault((notes, tenant_id), []).append(event)
+    for (notes, tenant_id), events in groups.items():
+        values = {
+            "status": WebhookEventStatus.PROCESSED,
+            "processed_at": now,
+            "error": None,
+            "notes": notes,
+            "tenant_id": tenant_id,
+        }
+        await session.execute(
+            update(WebhookEvent)
+            .where(WebhookEvent.id.in_([event.id for event in events]))
+            .values(attempts=WebhookEvent.attempts + 1, **values)
+            .execution_options(synchronize_session=False)
+        )
+        for event in events:
+            for name, value in (*values.items(), ("attempts", event.attempts + 1)):
+                set_committed_value(event, name, value)
 
 
 def _fail(event: WebhookEvent, reason: str) -> None:
