@@ -175,7 +175,9 @@ async def test_meta_s_answer_arriving_after_a_failed_status_keeps_the_failure(
         )
 
     accepted = SendResult(wamid="wamid.late-answer", wa_id=None, input=None, message_status=None)
-    await message_tasks._record_success(app.state.runtime, uuid.UUID(admin.tenant_id), message_id, accepted)
+    await message_tasks._record_successes(
+        app.state.runtime, uuid.UUID(admin.tenant_id), [(message_id, accepted)]
+    )
 
     message = await one(app, Message, Message.id == message_id)
     assert (message.status, message.wamid) == (MessageStatus.FAILED, "wamid.late-answer")
@@ -487,3 +489,38 @@ async def test_a_send_taken_over_from_a_dead_worker_is_not_repeated_when_meta_s_
     recorded = await one(app, Message, Message.id == reached_meta)
     assert (recorded.wamid, recorded.status) == ("wamid.before-the-crash", MessageStatus.SENT)
     assert (await one(app, Message, Message.id == never_sent)).status != MessageStatus.SENDING
+
+
+async def test_a_campaign_hand_over_is_sent_by_one_job_each_message_to_its_own_outcome(
+    app: FastAPI, admin: Account
+) -> None:
+    accepted = await seed_outbound(
+        app, admin.tenant_id, DEMO_PHONE_NUMBER_ID, IN_WINDOW[1:], None, status=MessageStatus.QUEUED,
+        text="First of the hand-over",
+    )  # fmt: skip
+    refused = await seed_outbound(
+        app, admin.tenant_id, DEMO_PHONE_NUMBER_ID, IN_WINDOW[1:], None, status=MessageStatus.QUEUED, text=""
+    )
+    held_elsewhere = await seed_outbound(
+        app, admin.tenant_id, DEMO_PHONE_NUMBER_ID, IN_WINDOW[1:], None, status=MessageStatus.SENDING,
+        text="Claimed by another worker",
+    )  # fmt: skip
+    ids = [str(accepted), str(refused), str(held_elsewhere)]
+
+    assert await message_tasks.send_messages(ids, admin.tenant_id) == "sent 1 of 3"
+    await settle(app)
+
+    bodies = [m.content.get("body") for m in simulator_of(app).sent_messages if isinstance(m.content, dict)]
+    assert bodies.count("First of the hand-over") == 1
+    assert "Claimed by another worker" not in bodies
+    sent = await one(app, Message, Message.id == accepted)
+    assert sent.wamid is not None
+    assert sent.status in (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ)
+    failed = await one(app, Message, Message.id == refused)
+    assert (failed.status, failed.error_code) == (MessageStatus.FAILED, 100)
+    assert (await one(app, Message, Message.id == held_elsewhere)).status == MessageStatus.SENDING
+    # Run again (the queue delivers at least once): nothing is sent twice.
+    assert await message_tasks.send_messages(ids, admin.tenant_id) == "sent 0 of 3"
+    await settle(app)
+    bodies = [m.content.get("body") for m in simulator_of(app).sent_messages if isinstance(m.content, dict)]
+    assert bodies.count("First of the hand-over") == 1

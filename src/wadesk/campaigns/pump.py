@@ -1,15 +1,17 @@
 """The campaign pump: turns a running campaign's recipients into messages, at the number's pace.
 
-Each recipient handed over becomes a `messages` row (type template, `campaign_recipient_id` set) sent by the
-same `send_message` job as an agent's message, so campaign and agents share the number's pacer: one GCRA
-schedule per number (in Redis in production), which no second can exceed. The pump only keeps the sender fed:
+Each recipient handed over becomes a `messages` row (type template, `campaign_recipient_id` set); a tick's
+hand-over is sent by one `send_messages` job, through the same steps as an agent's message, so campaign and
+agents share the number's pacer: one GCRA schedule per number (in Redis in production), which no second can
+exceed. The pump only keeps the sender fed:
 it hands over about two seconds of sending at a time, so an agent's message never waits behind a whole
 campaign, and memory does not grow with the audience (recipients are read in small keyset batches).
 
 Everything is in rows, so a pump can die at any point: a recipient is claimed (`queued → sending`, with its
 message written, in one transaction, rows locked), so it is handed over exactly once; messages not yet
-sent are re-sent by the sweeper, claimed once by `send_message`; and a campaign whose pump stopped holding
-its lease is picked up by the campaign sweep (`service.sweep_campaigns`).
+sent are re-sent by the sweeper, each claimed once (by `send_messages` or the sweeper's `send_message`); and
+a campaign whose pump stopped holding its lease is picked up by the campaign sweep
+(`service.sweep_campaigns`).
 
 A pump runs in slices of `SLICE_SECONDS` and re-queues itself, so deploys and worker restarts never wait on it.
 Per tick it: reconciles in-flight recipients with their messages (accepted, failed, or throttled by Meta),
@@ -50,13 +52,13 @@ from wadesk.whatsapp.errors import ErrorCategory, explain
 
 log = structlog.get_logger(__name__)
 
-SEND_JOB = "send_message"
+SEND_JOB = "send_messages"
 SLICE_SECONDS = 20.0
 TICK_SECONDS = 0.4
 RENEW_EVERY_SECONDS = 5.0
 # How much sending the pump keeps handed over ahead of the pacer: a second and a half's worth, at least
-# MIN_WINDOW messages, at most MAX_WINDOW. Each is a job that claims its row, waits for its slot and records
-# the outcome; in embedded mode they all run at once, so a small window also keeps SQLite's writers few.
+# MIN_WINDOW messages, at most MAX_WINDOW. Each message in flight waits for its slot and has its outcome
+# recorded; in embedded mode they all wait at once, so a small window also keeps SQLite's writers few.
 WINDOW_SECONDS = 1.5
 MIN_WINDOW = 10
 MAX_WINDOW = 200
@@ -479,10 +481,9 @@ class CampaignPump:
         await repo.update_recipients(claims, only_if=RecipientStatus.QUEUED)
         if campaign.waiting_reason is not None:
             campaign.waiting_reason = campaign.waiting_until = None
-        for row in rows:
-            self.runtime.jobs.enqueue_after_commit(
-                session, SEND_JOB, message_id=str(row["id"]), tenant_id=str(self.tenant_id)
-            )
+        self.runtime.jobs.enqueue_after_commit(
+            session, SEND_JOB, message_ids=[str(row["id"]) for row in rows], tenant_id=str(self.tenant_id)
+        )
         return HandOver(len(rows), tier_blocked=tier_blocked, new_users=new_users)
 
     def _complete(self, session: AsyncSession, campaign: Campaign, inflight: int) -> str | None:

@@ -11,10 +11,10 @@ import contextlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import Update, case, func, select, update
+from sqlalchemy import Table, Update, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from tenacity import (
     AsyncRetrying,
@@ -193,6 +193,51 @@ async def _rowcount(session: AsyncSession, statement: Update) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+@dataclass(frozen=True, slots=True)
+class _Send:
+    """What sending one claimed message needs, read in the claim's transaction."""
+
+    key: uuid.UUID
+    token: str
+    content: outbound.Content
+    upload_id: uuid.UUID | None
+    file: UploadedFile | None
+    wa_id: str | None
+    bsuid: str | None
+    reply_to: str | None
+    meta_number_id: str
+    rate: int
+    number_key: str
+
+
+async def _load_sends(runtime: Runtime, session: AsyncSession, keys: list[uuid.UUID]) -> list[_Send]:
+    """The claimed messages with their number and contact, in one SELECT, in the order of `keys`."""
+    found = await session.execute(
+        select(Message, PhoneNumber, Contact)
+        .join(PhoneNumber, PhoneNumber.id == Message.phone_number_id)
+        .join(Contact, Contact.id == Message.contact_id)
+        .where(Message.id.in_(keys))
+    )
+    sends: dict[uuid.UUID, _Send] = {}
+    for message, number, contact in found:
+        upload_id = _upload_to_hand_over(message)
+        upload = await find_upload(session, upload_id) if upload_id else None
+        sends[message.id] = _Send(
+            key=message.id,
+            token=decrypt_credential(runtime.keyring, message.tenant_id, number.access_token_encrypted),
+            content=meta_content(message),
+            upload_id=upload_id,
+            file=UploadedFile(upload.id, upload.mime_type, upload.filename) if upload else None,
+            wa_id=contact.wa_id,
+            bsuid=contact.bsuid,
+            reply_to=message.reply_to_wamid,
+            meta_number_id=number.phone_number_id,
+            rate=number.messages_per_second,
+            number_key=str(number.id),
+        )
+    return [sends[key] for key in keys if key in sends]
+
+
 @job("send_message")
 async def send_message(message_id: str, tenant_id: str) -> str:
     """Send one queued message through the Graph API within its number's pace."""
@@ -202,53 +247,109 @@ async def send_message(message_id: str, tenant_id: str) -> str:
     async with unit_of_work(runtime.sessionmaker, tenant) as session:
         if not await _claim(session, key):
             return "skipped"
-        found = (
-            await session.execute(
-                select(Message, PhoneNumber, Contact)
-                .join(PhoneNumber, PhoneNumber.id == Message.phone_number_id)
-                .join(Contact, Contact.id == Message.contact_id)
-                .where(Message.id == key)
-            )
-        ).first()
-        if found is None:
-            return "missing"
-        message, number, contact = found
-        token = decrypt_credential(runtime.keyring, tenant, number.access_token_encrypted)
-        content = meta_content(message)
-        upload_id = _upload_to_hand_over(message)
-        upload = await find_upload(session, upload_id) if upload_id else None
-        file = UploadedFile(upload.id, upload.mime_type, upload.filename) if upload else None
-        wa_id, bsuid, reply_to = contact.wa_id, contact.bsuid, message.reply_to_wamid
-        meta_number_id, rate, number_key = number.phone_number_id, number.messages_per_second, str(number.id)
-    log_ctx = {"message_id": message_id, "tenant_id": tenant_id}
+        sends = await _load_sends(runtime, session, [key])
+    if not sends:
+        return "missing"
+    result = await _deliver(runtime, tenant, sends[0])
+    if result is None:
+        return "failed"
+    await _record_successes(runtime, tenant, [(key, result)])
+    return "sent"
+
+
+@job("send_messages")
+async def send_messages(message_ids: list[str], tenant_id: str) -> str:
+    """Send several queued messages of one company (a campaign pump's hand-over) as one job: claimed and
+    loaded in one transaction, sent concurrently, each within its number's pace, and Meta's acceptances
+    recorded together as they come (every RECORD_EVERY seconds) rather than in two transactions per message.
+    A message this job cannot claim (taken by the sweeper's `send_message`) is left to whoever holds it."""
+    runtime = current_runtime()
+    tenant = uuid.UUID(tenant_id)
+    async with unit_of_work(runtime.sessionmaker, tenant) as session:
+        claimed = await _claim_queued(session, [uuid.UUID(m) for m in message_ids])
+        sends = await _load_sends(runtime, session, claimed) if claimed else []
+    pending = {asyncio.create_task(_deliver_one(runtime, tenant, send)) for send in sends}
+    accepted, errors = 0, list[BaseException]()
     try:
-        if upload_id is not None:
-            if file is None:
+        while pending:
+            done, pending = await asyncio.wait(pending, timeout=RECORD_EVERY)
+            errors += [error for task in done if (error := task.exception()) is not None]
+            results = [result for task in done if task.exception() is None and (result := task.result())]
+            await _record_successes(runtime, tenant, results)
+            accepted += len(results)
+    finally:
+        for task in pending:
+            task.cancel()
+    if errors:
+        # The others' outcomes are recorded; what failed here is left `sending` for the claim's expiry.
+        raise errors[0]
+    return f"sent {accepted} of {len(message_ids)}"
+
+
+# How long accepted sends of a `send_messages` job wait to be recorded together: short, since a worker that
+# dies meanwhile leaves those messages to the claim's expiry (their status webhooks reconcile them sooner).
+RECORD_EVERY = 0.1
+
+
+async def _claim_queued(session: AsyncSession, keys: list[uuid.UUID]) -> list[uuid.UUID]:
+    """Claim those of `keys` still queued, in one statement; the ids claimed, in the order of `keys`."""
+    statement = (
+        update(Message)
+        .where(
+            Message.id.in_(keys),
+            Message.direction == Direction.OUTBOUND,
+            Message.status == MessageStatus.QUEUED,
+        )
+        .values(status=MessageStatus.SENDING, attempts=Message.attempts + 1, updated_at=utcnow())
+        .returning(Message.id)
+        .execution_options(synchronize_session=False)
+    )
+    claimed = set((await session.execute(statement)).scalars())
+    return [key for key in keys if key in claimed]
+
+
+async def _deliver_one(
+    runtime: Runtime, tenant: uuid.UUID, send: _Send
+) -> tuple[uuid.UUID, SendResult] | None:
+    result = await _deliver(runtime, tenant, send)
+    return None if result is None else (send.key, result)
+
+
+async def _deliver(runtime: Runtime, tenant: uuid.UUID, send: _Send) -> SendResult | None:
+    """Hand one claimed message to Meta: Meta's answer when it accepted it, None once the failure is recorded."""
+    log_ctx = {"message_id": str(send.key), "tenant_id": str(tenant)}
+    content = send.content
+    try:
+        if send.upload_id is not None:
+            if send.file is None:
                 raise GraphApiError("The uploaded file of this message no longer exists; upload it again.")
-            media_id = await _upload_holding_claim(runtime, tenant, key, token, meta_number_id, file)
-            await _remember_meta_media_id(runtime, tenant, key, media_id)
+            media_id = await _upload_holding_claim(
+                runtime, tenant, send.key, send.token, send.meta_number_id, send.file
+            )
+            await _remember_meta_media_id(runtime, tenant, send.key, media_id)
             content = outbound.Content(content.type, {**content.body, "id": media_id})
         payload = outbound.build_message(
-            outbound.phone_recipient(wa_id) if wa_id else None,
+            outbound.phone_recipient(send.wa_id) if send.wa_id else None,
             content,
-            recipient_bsuid=None if wa_id else bsuid,
-            reply_to=reply_to,
-            callback_data=message_id,
+            recipient_bsuid=None if send.wa_id else send.bsuid,
+            reply_to=send.reply_to,
+            callback_data=str(send.key),
         )
-        result = await _send_with_retries(runtime, token, meta_number_id, payload, number_key, rate)
+        result = await _send_with_retries(
+            runtime, send.token, send.meta_number_id, payload, send.number_key, send.rate
+        )
     except GraphApiError as exc:
-        await _record_failure(runtime, tenant, key, exc)
+        await _record_failure(runtime, tenant, send.key, exc)
         log.warning("send_failed", code=exc.code, category=exc.category.value, **log_ctx)
         metrics.record_send("failed", exc.code)
-        return "failed"
+        return None
     except outbound.OutboundMessageError as exc:
-        await _record_failure(runtime, tenant, key, GraphApiError(str(exc), code=100))
+        await _record_failure(runtime, tenant, send.key, GraphApiError(str(exc), code=100))
         metrics.record_send("failed", 100)
-        return "failed"
-    await _record_success(runtime, tenant, key, result)
+        return None
     log.info("send_accepted", wamid=result.wamid, **log_ctx)
     metrics.record_send("sent")
-    return "sent"
+    return result
 
 
 async def _send_with_retries(
@@ -266,29 +367,38 @@ async def _send_with_retries(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-async def _record_success(runtime: Runtime, tenant: uuid.UUID, key: uuid.UUID, result: SendResult) -> None:
-    """Meta accepted the send: one UPDATE that never moves the message back (a status webhook may have
-    been applied first), and the event's payload read in the same transaction."""
-    changes: list[tuple[uuid.UUID, str, uuid.UUID]] = [(tenant, "message.updated", key)]
-    sending = Message.status == MessageStatus.SENDING
-    async with unit_of_work(runtime.sessionmaker, tenant) as session:
-        # A failed status that overtook this answer keeps its status and Meta's error.
-        accepted = (
-            update(Message)
-            .where(Message.id == key)
-            .values(
-                wamid=func.coalesce(Message.wamid, result.wamid),
-                sent_at=func.coalesce(Message.sent_at, utcnow()),
-                status=case((sending, MessageStatus.SENT), else_=Message.status),
-                error_code=case((sending, None), else_=Message.error_code),
-                error_title=case((sending, None), else_=Message.error_title),
-                error_details=case((sending, None), else_=Message.error_details),
-                updated_at=utcnow(),
-            )
+async def _record_successes(
+    runtime: Runtime, tenant: uuid.UUID, accepted: list[tuple[uuid.UUID, SendResult]]
+) -> None:
+    """Meta accepted these sends: one UPDATE (executed once per message, in one round trip) that never moves
+    a message back (a status webhook may have been applied first), and the events' payloads read in the
+    same transaction."""
+    if not accepted:
+        return
+    table = cast(Table, Message.__table__)
+    messages = table.c
+    sending = messages.status == MessageStatus.SENDING
+    now = utcnow()
+    # A failed status that overtook the answer keeps its status and Meta's error.
+    statement = (
+        update(table)
+        .where(messages.id == bindparam("accepted_id"))
+        .values(
+            wamid=func.coalesce(messages.wamid, bindparam("accepted_wamid")),
+            sent_at=func.coalesce(messages.sent_at, now),
+            status=case((sending, MessageStatus.SENT), else_=messages.status),
+            error_code=case((sending, None), else_=messages.error_code),
+            error_title=case((sending, None), else_=messages.error_title),
+            error_details=case((sending, None), else_=messages.error_details),
+            updated_at=now,
         )
-        if not await _rowcount(session, accepted):
-            return
-        payloads = await read_payloads(session, changes)
+    )
+    async with unit_of_work(runtime.sessionmaker, tenant) as session:
+        connection = await session.connection()
+        await connection.execute(
+            statement, [{"accepted_id": key, "accepted_wamid": result.wamid} for key, result in accepted]
+        )
+        payloads = await read_payloads(session, [(tenant, "message.updated", key) for key, _ in accepted])
     await publish_payloads(runtime, payloads)
 
 
