@@ -57,6 +57,7 @@ from wadesk.errors import NotFound, Unprocessable
 from wadesk.infra.runtime import Runtime, current_runtime
 from wadesk.kit.pagination import Cursor
 from wadesk.messages.models import Message, MessageStatus
+from wadesk.ops.models import AuditAction
 from wadesk.ops.service import record_audit
 from wadesk.phone_numbers.models import PhoneNumber, PhoneNumberStatus
 from wadesk.phone_numbers.service import require_active_number
@@ -414,7 +415,8 @@ def _audit(
         session,
         tenant_id=campaign.tenant_id,
         actor_user_id=actor,
-        action=f"campaign.{action}",
+        # A name outside the catalogue fails here, at the write, rather than go unlisted.
+        action=AuditAction(f"campaign.{action}"),
         target_type="campaign",
         target_id=campaign.id,
         details=details or {},

@@ -238,6 +238,16 @@ export type AudiencePreview = {
 };
 
 /**
+ * AuditActions
+ */
+export type AuditActions = {
+    /**
+     * Actions
+     */
+    actions: Array<string>;
+};
+
+/**
  * AuditEntryOut
  */
 export type AuditEntryOut = {
@@ -4919,6 +4929,39 @@ export type ListAuditApiAuditGetResponses = {
 };
 
 export type ListAuditApiAuditGetResponse = ListAuditApiAuditGetResponses[keyof ListAuditApiAuditGetResponses];
+
+export type ListAuditActionsApiAuditActionsGetData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/audit/actions';
+};
+
+export type ListAuditActionsApiAuditActionsGetErrors = {
+    /**
+     * Unauthorized
+     */
+    401: ErrorResponse;
+    /**
+     * Forbidden
+     */
+    403: ErrorResponse;
+    /**
+     * Unprocessable Entity
+     */
+    422: ErrorResponse;
+};
+
+export type ListAuditActionsApiAuditActionsGetError = ListAuditActionsApiAuditActionsGetErrors[keyof ListAuditActionsApiAuditActionsGetErrors];
+
+export type ListAuditActionsApiAuditActionsGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: AuditActions;
+};
+
+export type ListAuditActionsApiAuditActionsGetResponse = ListAuditActionsApiAuditActionsGetResponses[keyof ListAuditActionsApiAuditActionsGetResponses];
 
 export type LoginApiAuthLoginPostData = {
     body: LoginIn;
