@@ -33,6 +33,7 @@ export const keys = {
   campaignRecipientList: (id: string, filters: RecipientFilters) => ["campaigns", "recipients", id, filters] as const,
   contactTags: ["contact-tags"] as const,
   audit: ["audit"] as const,
+  auditActions: ["audit-actions"] as const,
   apiKeys: ["api-keys"] as const,
   webhooks: ["webhooks"] as const,
   webhookEventTypes: ["webhook-event-types"] as const,

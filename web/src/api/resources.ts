@@ -5,6 +5,7 @@ import type {
   ApiKeyOut,
   ApiKeyScope,
   AudiencePreview,
+  AuditActions,
   AuditEntryOut,
   CampaignCreate,
   CampaignOut,
@@ -278,6 +279,9 @@ export const listContactTags = (): Promise<TagCount[]> => call(sdk.listTagsApiCo
 // --- audit log (admin) ------------------------------------------------------------------------------------
 export type AuditEntry = AuditEntryOut;
 export type AuditFilters = { action?: string; actorId?: string; targetType?: string; targetId?: string; since?: string; until?: string };
+
+/** Every action the log records, sorted (the server's catalogue, so new actions appear without a web change). */
+export const listAuditActions = (): Promise<string[]> => call(sdk.listAuditActionsApiAuditActionsGet({})).then((r: AuditActions) => r.actions);
 
 export const listAudit = (filters: AuditFilters, cursor: string | null): Promise<PageAuditEntryOut> =>
   call(
