@@ -205,6 +205,10 @@ async def tag_counts(ctx: Ctx) -> list[tuple[str, int]]:
     return await ContactRepository(ctx.session).tag_counts()
 
 
+async def attribute_key_counts(ctx: Ctx) -> list[tuple[str, int]]:
+    return await ContactRepository(ctx.session).attribute_key_counts()
+
+
 # --- writing ------------------------------------------------------------------------------------------------
 
 

@@ -208,6 +208,22 @@ export type AttemptOut = {
 };
 
 /**
+ * AttributeKeyCount
+ */
+export type AttributeKeyCount = {
+    /**
+     * Count
+     *
+     * Contacts that have this attribute
+     */
+    count: number;
+    /**
+     * Key
+     */
+    key: string;
+};
+
+/**
  * AudiencePreview
  */
 export type AudiencePreview = {
@@ -6215,6 +6231,41 @@ export type CreateContactApiContactsPostResponses = {
 };
 
 export type CreateContactApiContactsPostResponse = CreateContactApiContactsPostResponses[keyof CreateContactApiContactsPostResponses];
+
+export type ListAttributeKeysApiContactsAttributeKeysGetData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/contacts/attribute-keys';
+};
+
+export type ListAttributeKeysApiContactsAttributeKeysGetErrors = {
+    /**
+     * Unauthorized
+     */
+    401: ErrorResponse;
+    /**
+     * Forbidden
+     */
+    403: ErrorResponse;
+    /**
+     * Unprocessable Entity
+     */
+    422: ErrorResponse;
+};
+
+export type ListAttributeKeysApiContactsAttributeKeysGetError = ListAttributeKeysApiContactsAttributeKeysGetErrors[keyof ListAttributeKeysApiContactsAttributeKeysGetErrors];
+
+export type ListAttributeKeysApiContactsAttributeKeysGetResponses = {
+    /**
+     * Response List Attribute Keys Api Contacts Attribute Keys Get
+     *
+     * Successful Response
+     */
+    200: Array<AttributeKeyCount>;
+};
+
+export type ListAttributeKeysApiContactsAttributeKeysGetResponse = ListAttributeKeysApiContactsAttributeKeysGetResponses[keyof ListAttributeKeysApiContactsAttributeKeysGetResponses];
 
 export type ExportContactsApiContactsExportGetData = {
     body?: never;
