@@ -32,6 +32,7 @@ export const keys = {
   campaignRecipients: (id: string) => ["campaigns", "recipients", id] as const,
   campaignRecipientList: (id: string, filters: RecipientFilters) => ["campaigns", "recipients", id, filters] as const,
   contactTags: ["contact-tags"] as const,
+  contactAttributeKeys: ["contact-attribute-keys"] as const,
   audit: ["audit"] as const,
   auditActions: ["audit-actions"] as const,
   apiKeys: ["api-keys"] as const,

@@ -4,6 +4,7 @@ import type {
   ApiKeyCreated,
   ApiKeyOut,
   ApiKeyScope,
+  AttributeKeyCount,
   AudiencePreview,
   AuditActions,
   AuditEntryOut,
@@ -203,6 +204,7 @@ export const analyticsOverview = (from: string, to: string, tz: string): Promise
 
 // --- campaigns (admin) ------------------------------------------------------------------------------------
 export type {
+  AttributeKeyCount,
   AudiencePreview,
   CampaignCreate,
   CampaignOut,
@@ -275,6 +277,8 @@ export function campaignAction(
 export const retryFailedRecipients = (id: string): Promise<RetryResult> =>
   call(sdk.retryFailedApiCampaignsCampaignIdRetryFailedPost({ path: { campaign_id: id } }));
 export const listContactTags = (): Promise<TagCount[]> => call(sdk.listTagsApiContactsTagsGet({}));
+export const listContactAttributeKeys = (): Promise<AttributeKeyCount[]> =>
+  call(sdk.listAttributeKeysApiContactsAttributeKeysGet({}));
 
 // --- audit log (admin) ------------------------------------------------------------------------------------
 export type AuditEntry = AuditEntryOut;

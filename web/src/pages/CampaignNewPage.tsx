@@ -30,6 +30,7 @@ import { usePhoneNumbers, useTemplates } from "../api/hooks";
 import {
   campaignAction,
   createCampaign,
+  listContactAttributeKeys,
   listContactTags,
   previewAudience,
   uploadCampaignCsv,
@@ -40,6 +41,7 @@ import {
 } from "../api/resources";
 import { ApiErrorAlert } from "../components/ApiErrorAlert";
 import { TemplatePreviewCard } from "../features/inbox/TemplatePicker";
+import { attributeMatches, AttributeFilters, type AttributeFilter } from "../features/campaigns/AttributeFilters";
 import { CsvPicker, useCsvHead } from "../features/campaigns/CsvUpload";
 import { broadcastTemplates, incompleteFields, plural, previewValues, sampleValues, skipReasonLabel, toMapping, type SourceDraft } from "../features/campaigns/model";
 import { defaultDrafts, draftsForAudience, ParameterMappingEditor } from "../features/campaigns/ParameterMappingEditor";
@@ -69,6 +71,7 @@ export function CampaignNewPage() {
   const numbers = usePhoneNumbers();
   const templates = useTemplates();
   const tags = useQuery({ queryKey: keys.contactTags, queryFn: listContactTags, staleTime: 60_000 });
+  const attributeKeys = useQuery({ queryKey: keys.contactAttributeKeys, queryFn: listContactAttributeKeys, staleTime: 60_000, meta: { silent: true } });
 
   const [name, setName] = useState("");
   const [chosenNumber, setNumberId] = useState<string | null>(null);
@@ -77,6 +80,7 @@ export function CampaignNewPage() {
   const [tagList, setTags] = useState<string[]>([]);
   const [tagMatch, setTagMatch] = useState<"any" | "all">("any");
   const [excludeTags, setExcludeTags] = useState<string[]>([]);
+  const [attributeFilters, setAttributeFilters] = useState<AttributeFilter[]>([]);
   const [file, setFile] = useState<File | null>(null);
   const [phoneColumn, setPhoneColumn] = useState<string | null>(null);
   const { head, error: headError } = useCsvHead(audienceKind === "csv" ? file : null);
@@ -98,7 +102,7 @@ export function CampaignNewPage() {
   const mapping = toMapping(fields, mappingDrafts);
   const incomplete = incompleteFields(fields, mappingDrafts);
 
-  const audience: ContactAudience = { source: "contacts", tags: tagList, tagMatch, excludeTags };
+  const audience: ContactAudience = { source: "contacts", tags: tagList, tagMatch, excludeTags, attributes: attributeMatches(attributeFilters) };
   // The server's preview of a contacts audience: how many it reaches and one real recipient's message.
   const previewBody = numberId && template && audienceKind === "contacts" ? { phoneNumberId: numberId, templateId: template.id, audience, parameterMapping: mapping } : null;
   const [debouncedPreview] = useDebouncedValue(previewBody, 400);
@@ -287,6 +291,7 @@ export function CampaignNewPage() {
                       searchable
                       clearable
                     />
+                    <AttributeFilters filters={attributeFilters} onChange={setAttributeFilters} keys={attributeKeys.data ?? []} />
                     <AudienceSummary loading={preview.isFetching} error={preview.error} data={preview.data} ready={Boolean(previewBody)} />
                   </Stack>
                 ) : (
@@ -307,7 +312,7 @@ export function CampaignNewPage() {
 
               {template && (
                 <Section title="Placeholders">
-                  <ParameterMappingEditor fields={fields} drafts={mappingDrafts} onChange={setDrafts} csvColumns={csvColumns} showErrors={submitted} />
+                  <ParameterMappingEditor fields={fields} drafts={mappingDrafts} onChange={setDrafts} csvColumns={csvColumns} attributeKeys={attributeKeys.data?.map((k) => k.key)} showErrors={submitted} />
                 </Section>
               )}
 
