@@ -238,17 +238,19 @@ export type AudiencePreview = {
      */
     mappingProblems: Array<string>;
     /**
-     * One eligible recipient's message as it will be sent
+     * One eligible recipient's message as it will be sent: for a CSV, the first eligible row's
      */
     sample: SampleMessage | null;
     /**
      * Skipped
+     *
+     * Why the others are left out: opted_out, blocked; for a CSV also invalid_number and duplicate (a number already on an earlier row)
      */
     skipped: Array<ReasonCount>;
     /**
      * Total
      *
-     * Recipients the audience names (after de-duplication)
+     * What the audience names: the matching contacts, or the uploaded CSV's data rows; eligible plus the skipped counts make the total
      */
     total: number;
 };
