@@ -33,6 +33,7 @@ import {
   listContactAttributeKeys,
   listContactTags,
   previewAudience,
+  previewCampaign,
   uploadCampaignCsv,
   type AudiencePreview,
   type CampaignCreate,
@@ -43,7 +44,7 @@ import { ApiErrorAlert } from "../components/ApiErrorAlert";
 import { TemplatePreviewCard } from "../features/inbox/TemplatePicker";
 import { attributeMatches, AttributeFilters, type AttributeFilter } from "../features/campaigns/AttributeFilters";
 import { CsvPicker, useCsvHead } from "../features/campaigns/CsvUpload";
-import { broadcastTemplates, incompleteFields, plural, previewValues, sampleValues, skipReasonLabel, toMapping, type SourceDraft } from "../features/campaigns/model";
+import { audienceSummary, broadcastTemplates, incompleteFields, plural, previewValues, sampleValues, skipReasonLabel, toMapping, type SourceDraft } from "../features/campaigns/model";
 import { defaultDrafts, draftsForAudience, ParameterMappingEditor } from "../features/campaigns/ParameterMappingEditor";
 import { browserZone, timeZones } from "../features/campaigns/zones";
 import { dayjs } from "../lib/format";
@@ -133,6 +134,7 @@ export function CampaignNewPage() {
       const campaign = await createCampaign(body);
       // The draft exists from here on: what fails next is reported on its page, never by creating it twice.
       let upload: CsvUploadResult | null = null;
+      let audiencePreview: AudiencePreview | null = null;
       const problems: string[] = [];
       if (audienceKind === "csv" && file) {
         try {
@@ -141,6 +143,11 @@ export function CampaignNewPage() {
           problems.push(`The CSV upload failed: ${errorMessage(error)}`);
         }
       }
+      if (upload) {
+        // The server's reading of the whole file (the form only saw its head); the campaign page shows it too.
+        audiencePreview = await previewCampaign(campaign.id).catch(() => null);
+        if (audiencePreview) queryClient.setQueryData(keys.campaignPreview(campaign.id), audiencePreview);
+      }
       if (scheduled && problems.length === 0) {
         try {
           await campaignAction(campaign.id, "schedule");
@@ -148,18 +155,19 @@ export function CampaignNewPage() {
           problems.push(`It could not be scheduled: ${errorMessage(error)}`);
         }
       }
-      return { campaign, upload, problems };
+      return { campaign, upload, audiencePreview, problems };
     },
-    onSuccess: ({ campaign, upload, problems }) => {
+    onSuccess: ({ campaign, upload, audiencePreview, problems }) => {
       void queryClient.invalidateQueries({ queryKey: [...keys.campaigns, "list"] });
       if (problems.length) {
         notifications.show({ color: "orange", title: "Saved as a draft", message: problems.join(" "), autoClose: 12000 });
-      } else if (upload && (upload.invalid > 0 || upload.mappingProblems.length > 0)) {
+      } else if (upload) {
+        const fits = upload.mappingProblems.length === 0 && (!audiencePreview || audiencePreview.eligible === audiencePreview.total);
         notifications.show({
-          color: "orange",
-          title: "Campaign created",
-          message: `${plural(upload.recipients, "recipient", true)} stored; ${plural(upload.invalid, "invalid row", true)} left out.${upload.mappingProblems.length ? ` ${upload.mappingProblems.join("; ")}.` : ""}`,
-          autoClose: 12000,
+          color: fits ? "teal" : "orange",
+          title: scheduled ? "Campaign created and scheduled" : "Campaign created as a draft",
+          message: `${audiencePreview ? audienceSummary(audiencePreview) : `${plural(upload.recipients, "recipient", true)} stored.`}${upload.mappingProblems.length ? ` ${upload.mappingProblems.join("; ")}.` : ""}`,
+          autoClose: fits ? undefined : 12000,
         });
       } else {
         notifications.show({ color: "teal", message: scheduled ? "Campaign created and scheduled." : "Campaign created as a draft." });
@@ -356,7 +364,7 @@ export function CampaignNewPage() {
                     <Text size="xs" c="dimmed">
                       {audienceKind === "csv"
                         ? head?.firstRow
-                          ? "CSV values from the file's first row."
+                          ? "CSV values from the file's first row; every row is checked when the campaign is saved."
                           : "Choose the file to see its first row's values."
                         : preview.data?.sample
                           ? `Contact values for ${preview.data.sample.contact.name}, one of the recipients.`
