@@ -90,7 +90,7 @@ class ContactRepository(Repository[Contact]):
             pairs, is_object = func.jsonb_each(Contact.attributes), func.jsonb_typeof(Contact.attributes)
         else:
             pairs, is_object = func.json_each(Contact.attributes), func.json_type(Contact.attributes)
-        # jsonb_each refuses anything but an object, so rows holding another JSON value are left out first.
+        # Only objects have keys (jsonb_each raises on any other JSON value, such as a stored `null`).
         entries = pairs.table_valued("key", "value")
         stmt = (
             select(entries.c.key, func.count())
