@@ -5,6 +5,8 @@ from __future__ import annotations
 import httpx
 
 from conftest import Account, assert_error, login, register
+from wadesk.campaigns.service import _PAST
+from wadesk.ops.models import AuditAction
 
 
 async def test_sign_ins_and_role_changes_are_recorded(
@@ -58,3 +60,27 @@ async def test_the_log_is_for_admins_of_the_company_and_cannot_be_changed(
         assert response.status_code in (404, 405)
     still = (await demo["admin"].get("/api/audit", params={"limit": 100})).json()["items"]
     assert entry["id"] in {e["id"] for e in still}
+
+
+async def test_the_action_catalogue_lists_every_action_the_log_can_hold_sorted(
+    client: httpx.AsyncClient, demo: dict[str, Account]
+) -> None:
+    response = await demo["admin"].get("/api/audit/actions")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == {"actions"}
+    actions = body["actions"]
+    # Writers can only pass an AuditAction (record_audit's type), so the enum is the whole catalogue.
+    assert actions == sorted(action.value for action in AuditAction)
+    assert {"auth.login", "campaign.audience_uploaded", "webhook.secret_rotated"} <= set(actions)
+    # Campaign transitions name their action from the past tense of the lifecycle step.
+    assert {f"campaign.{past}" for past in _PAST.values()} <= set(actions)
+    recorded = (await demo["admin"].get("/api/audit", params={"limit": 100})).json()["items"]
+    assert {e["action"] for e in recorded} <= set(actions)
+
+
+async def test_the_action_catalogue_is_for_admins(
+    client: httpx.AsyncClient, demo: dict[str, Account]
+) -> None:
+    assert_error(await demo["agent"].get("/api/audit/actions"), 403, "admin_required")
+    assert_error(await client.get("/api/audit/actions"), 401)

@@ -15,7 +15,7 @@ from pipeline_kit import db, post_webhook, settle, simulator_of
 from sqlalchemy import select, update
 from test_campaigns_kit import World, campaign_world
 
-from conftest import assert_error
+from conftest import assert_error, register
 from wadesk.campaigns.models import Campaign, CampaignRecipient, RecipientStatus
 from wadesk.campaigns.service import sweep_campaigns
 from wadesk.config import Settings
@@ -356,7 +356,7 @@ async def test_a_csv_audience_sends_each_number_once_with_its_rows_parameters(wo
     assert upload["mappingProblems"] == []
 
     preview = (await world.admin.get(f"/api/campaigns/{cid}/preview")).json()
-    assert preview["total"] == 3
+    assert preview["total"] == 5
     assert preview["eligible"] == 2
     assert preview["sample"]["rendered"].startswith("Hi ")
 
@@ -374,6 +374,60 @@ async def test_a_csv_audience_sends_each_number_once_with_its_rows_parameters(wo
         "Hi Ana, your order #100 is now ready",
         "Hi Bruno, your order #200 is now ready",
     ]
+
+
+async def test_the_preview_of_an_uploaded_csv_counts_every_row_with_the_reason_it_is_left_out(
+    world: World,
+) -> None:
+    await world.add_contacts(1, prefix="1555720", start=1, opted_out=True)
+    await world.add_contacts(1, prefix="1555720", start=4, blocked=True)
+    campaign = await world.create(
+        templateId=await world.template_id("order_update"),
+        audience={"source": "csv"},
+        parameterMapping={
+            "body": {
+                "1": {"source": "csv", "column": "first_name"},
+                "2": {"source": "csv", "column": "order"},
+                "3": {"source": "static", "value": "ready"},
+            }
+        },
+    )
+    cid = campaign["id"]
+    empty = (await world.admin.get(f"/api/campaigns/{cid}/preview")).json()
+    assert (empty["total"], empty["eligible"], empty["skipped"], empty["sample"]) == (0, 0, [], None)
+
+    csv = (
+        "phone,first_name,order\n"
+        "+15557200001,Olga,#900\n"  # opted out: the sample is the next row's
+        "+15557200002,Bruno,#901\n"
+        "not a number,Carla,#902\n"
+        "+1 555 720 0002,Bruno again,#903\n"
+        "+15557200003,Dora,#904\n"
+        "+15557200004,Ezra,#905\n"  # blocked
+    )
+    response = await world.admin.post(
+        f"/api/campaigns/{cid}/audience/csv", content=csv.encode(), headers={"Content-Type": "text/csv"}
+    )
+    assert response.status_code == 200, response.text
+
+    response = await world.admin.get(f"/api/campaigns/{cid}/preview")
+    assert response.status_code == 200, response.text
+    preview = response.json()
+    assert preview["total"] == 6
+    assert preview["eligible"] == 2
+    assert preview["skipped"] == [
+        {"reason": "invalid_number", "count": 1},
+        {"reason": "duplicate", "count": 1},
+        {"reason": "opted_out", "count": 1},
+        {"reason": "blocked", "count": 1},
+    ]
+    assert preview["sample"]["contact"]["waId"] == "15557200002"
+    assert preview["sample"]["rendered"].startswith("Hi Bruno, your order #901 is now ready")
+    assert preview["sample"]["problems"] == []
+    assert preview["mappingProblems"] == []
+
+    other = await register(world.http, "Preview Other Co")
+    assert_error(await other.get(f"/api/campaigns/{cid}/preview"), 404)
 
 
 async def test_a_csv_upload_needs_text_csv_and_a_csv_audience(world: World) -> None:

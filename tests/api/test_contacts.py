@@ -147,6 +147,40 @@ async def test_tags_attributes_and_flags_are_edited_and_filtered(demo: dict[str,
     assert tags["demo"] == 5
 
 
+async def attribute_keys(account: Account) -> dict[str, int]:
+    response = await account.get("/api/contacts/attribute-keys")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [k["key"] for k in body] == sorted(k["key"] for k in body)
+    return {k["key"]: k["count"] for k in body}
+
+
+async def test_attribute_keys_in_use_are_listed_sorted_with_their_contact_counts(
+    client: httpx.AsyncClient,
+) -> None:
+    company = await register(client, "Attribute Keys Co")
+    assert await attribute_keys(company) == {}
+    await create(company, phone="+33 6 12 34 56 01", attributes={"plan": "gold", "city": "Lyon"})
+    await create(company, phone="+33 6 12 34 56 02", attributes={"plan": "silver", "vat.id": "FR1"})
+    gone = await create(company, phone="+33 6 12 34 56 03", attributes={"loyalty": 3})
+    await create(company, phone="+33 6 12 34 56 04")
+    assert await attribute_keys(company) == {"city": 1, "loyalty": 1, "plan": 2, "vat.id": 1}
+    # A deleted contact's keys and a removed attribute are no longer in use.
+    assert (await company.delete(f"/api/contacts/{gone['id']}")).status_code == 204
+    city = (await listed(company, search="33612345601"))[0]
+    await company.patch(f"/api/contacts/{city['id']}", json={"attributes": {"city": None}})
+    assert await attribute_keys(company) == {"plan": 2, "vat.id": 1}
+
+
+async def test_attribute_keys_of_two_companies_never_mix(client: httpx.AsyncClient) -> None:
+    one, other = await register(client, "Keys One"), await register(client, "Keys Other")
+    await create(one, phone="+33 6 12 34 56 11", attributes={"one_only": "x", "shared": "a"})
+    await create(other, phone="+33 6 12 34 56 11", attributes={"shared": "b"})
+    await create(other, phone="+33 6 12 34 56 12", attributes={"shared": "c", "other_only": 1})
+    assert await attribute_keys(one) == {"one_only": 1, "shared": 1}
+    assert await attribute_keys(other) == {"other_only": 1, "shared": 2}
+
+
 async def test_the_list_pages_with_a_cursor(demo: dict[str, Account]) -> None:
     first = (await demo["agent"].get("/api/contacts", params={"limit": 2})).json()
     assert len(first["items"]) == 2

@@ -21,6 +21,7 @@ from wadesk.auth.dependencies import Ctx, Principal
 from wadesk.db.base import utcnow
 from wadesk.errors import Forbidden, Unauthorized, Unprocessable
 from wadesk.kit.tokens import hash_opaque_token
+from wadesk.ops.models import AuditAction
 from wadesk.ops.service import record_audit
 from wadesk.tenants.models import Tenant, TenantStatus
 from wadesk.users.models import Role, User
@@ -128,7 +129,7 @@ async def create_key(ctx: Ctx, data: ApiKeyCreate) -> tuple[ApiKey, str]:
         )
     )
     await repository.flush()
-    _audit(ctx, "api_key.created", key, {"name": key.name, "scopes": key.scopes})
+    _audit(ctx, AuditAction.API_KEY_CREATED, key, {"name": key.name, "scopes": key.scopes})
     return key, plain
 
 
@@ -150,7 +151,7 @@ async def rotate_key(ctx: Ctx, key_id: uuid.UUID) -> tuple[ApiKey, str]:
     key.created_by_id = ctx.user_id
     key.last_used_at = None
     key.updated_at = utcnow()
-    _audit(ctx, "api_key.rotated", key, {"name": key.name})
+    _audit(ctx, AuditAction.API_KEY_ROTATED, key, {"name": key.name})
     return key, plain
 
 
@@ -158,11 +159,11 @@ async def revoke_key(ctx: Ctx, key_id: uuid.UUID) -> ApiKey:
     key = await get_key(ctx, key_id)
     if key.revoked_at is None:
         key.revoked_at = utcnow()
-        _audit(ctx, "api_key.revoked", key, {"name": key.name})
+        _audit(ctx, AuditAction.API_KEY_REVOKED, key, {"name": key.name})
     return key
 
 
-def _audit(ctx: Ctx, action: str, key: ApiKey, details: dict[str, object]) -> None:
+def _audit(ctx: Ctx, action: AuditAction, key: ApiKey, details: dict[str, object]) -> None:
     record_audit(
         ctx.session,
         tenant_id=ctx.tenant_id,

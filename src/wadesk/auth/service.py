@@ -15,6 +15,7 @@ from wadesk.infra.runtime import Runtime
 from wadesk.kit.passwords import hash_password_async, password_problem, verify_password_async
 from wadesk.kit.ratelimit import FailureCounter
 from wadesk.kit.tokens import hash_opaque_token, new_refresh_token
+from wadesk.ops.models import AuditAction
 from wadesk.ops.service import record_audit
 from wadesk.tenants.models import Tenant, TenantStatus
 from wadesk.tenants.service import create_tenant
@@ -74,7 +75,7 @@ async def register(
         )
     )
     await session.flush()
-    record_audit(session, tenant_id=tenant.id, actor_user_id=user.id, action="tenant.registered")
+    record_audit(session, tenant_id=tenant.id, actor_user_id=user.id, action=AuditAction.TENANT_REGISTERED)
     return await issue_tokens(session, runtime, user), tenant
 
 
@@ -108,7 +109,9 @@ async def login(
         raise Unauthorized("This company's account is suspended.", code="tenant_suspended")
     await throttle.per_account.clear(account_key)
     user.last_login_at = utcnow()
-    record_audit(session, tenant_id=user.tenant_id, actor_user_id=user.id, action="auth.login", ip=client_ip)
+    record_audit(
+        session, tenant_id=user.tenant_id, actor_user_id=user.id, action=AuditAction.AUTH_LOGIN, ip=client_ip
+    )
     return await issue_tokens(session, runtime, user)
 
 

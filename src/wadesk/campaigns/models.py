@@ -96,6 +96,8 @@ class CampaignRecipient(IdMixin, TenantMixin, TimestampMixin, Base):
     contact_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("contacts.id", ondelete="CASCADE"))
     # The recipient's CSV row (column -> value) for CSV audiences; empty for contact audiences.
     parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The CSV line the recipient came from (its number's first row); None for contact audiences.
+    csv_line: Mapped[int | None] = mapped_column(default=None)
     status: Mapped[str] = mapped_column(String(20), default=RecipientStatus.QUEUED)
     # The latest attempt's message (a retry makes a new one).
     message_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)

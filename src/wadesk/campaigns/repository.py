@@ -385,6 +385,7 @@ class CampaignRepository(Repository[Campaign]):
             )
 
     async def first_queued(self, campaign_id: uuid.UUID) -> tuple[CampaignRecipient, Contact] | None:
+        """The first eligible recipient in the uploaded file's order."""
         stmt = (
             select(CampaignRecipient, Contact)
             .join(Contact, Contact.id == CampaignRecipient.contact_id)
@@ -394,7 +395,7 @@ class CampaignRepository(Repository[Campaign]):
                 ~Contact.blocked,
                 ~Contact.opted_out,
             )
-            .order_by(CampaignRecipient.id)
+            .order_by(CampaignRecipient.csv_line.asc().nulls_last(), CampaignRecipient.id)
             .limit(1)
         )
         row = (await self.session.execute(stmt)).first()

@@ -275,10 +275,18 @@ class SampleMessage(WireModel):
 
 
 class AudiencePreview(WireModel):
-    total: int = Field(description="Recipients the audience names (after de-duplication)")
+    total: int = Field(
+        description="What the audience names: the matching contacts, or the uploaded CSV's data rows; "
+        "eligible plus the skipped counts make the total"
+    )
     eligible: int = Field(description="Those that will be sent to")
-    skipped: list[ReasonCount]
-    sample: SampleMessage | None = Field(description="One eligible recipient's message as it will be sent")
+    skipped: list[ReasonCount] = Field(
+        description="Why the others are left out: opted_out, blocked; for a CSV also invalid_number and "
+        "duplicate (a number already on an earlier row)"
+    )
+    sample: SampleMessage | None = Field(
+        description="One eligible recipient's message as it will be sent: for a CSV, the first eligible row's"
+    )
     mapping_problems: list[str]
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wadesk.auth.dependencies import Ctx
-from wadesk.campaigns.csv_audience import CsvAudience
+from wadesk.campaigns.csv_audience import CsvAudience, CsvRow
 from wadesk.campaigns.limits import describe_tier
 from wadesk.campaigns.models import Campaign, CampaignRecipient, CampaignStatus, PauseCode, RecipientStatus
 from wadesk.campaigns.parameters import RecipientData, fill, mapping_problems
@@ -57,6 +57,7 @@ from wadesk.errors import NotFound, Unprocessable
 from wadesk.infra.runtime import Runtime, current_runtime
 from wadesk.kit.pagination import Cursor
 from wadesk.messages.models import Message, MessageStatus
+from wadesk.ops.models import AuditAction
 from wadesk.ops.service import record_audit
 from wadesk.phone_numbers.models import PhoneNumber, PhoneNumberStatus
 from wadesk.phone_numbers.service import require_active_number
@@ -414,7 +415,8 @@ def _audit(
         session,
         tenant_id=campaign.tenant_id,
         actor_user_id=actor,
-        action=f"campaign.{action}",
+        # A name outside the catalogue fails here, at the write, rather than go unlisted.
+        action=AuditAction(f"campaign.{action}"),
         target_type="campaign",
         target_id=campaign.id,
         details=details or {},
@@ -529,7 +531,7 @@ async def upload_csv(
     await repo.delete_recipients(campaign.id)
     rows = invalid = 0
     invalid_rows: list[InvalidRow] = []
-    batch: dict[str, dict[str, str]] = {}
+    batch: dict[str, CsvRow] = {}
 
     async def flush() -> None:
         known = await repo.contact_ids_by_wa_id(batch)
@@ -545,12 +547,13 @@ async def upload_csv(
                     "tenant_id": ctx.tenant_id,
                     "campaign_id": campaign.id,
                     "contact_id": known[wa_id],
-                    "parameters": values,
+                    "parameters": row.values,
+                    "csv_line": row.line,
                     "status": RecipientStatus.QUEUED,
                     "created_at": now,
                     "updated_at": now,
                 }
-                for wa_id, values in batch.items()
+                for wa_id, row in batch.items()
             ]
         )
         batch.clear()
@@ -565,7 +568,7 @@ async def upload_csv(
                 )
             continue
         # The first row of a number wins, within a batch here and across batches by the unique key.
-        batch.setdefault(row.wa_id, row.values)
+        batch.setdefault(row.wa_id, row)
         if len(batch) >= CSV_BATCH:
             await flush()
     if batch:
@@ -601,8 +604,8 @@ async def upload_csv(
 # --- preview --------------------------------------------------------------------------------------------------
 
 
-def _skipped_counts(opted_out: int, blocked: int) -> list[ReasonCount]:
-    return [ReasonCount(reason=r, count=n) for r, n in (("opted_out", opted_out), ("blocked", blocked)) if n]
+def _skipped_counts(**by_reason: int) -> list[ReasonCount]:
+    return [ReasonCount(reason=reason, count=n) for reason, n in by_reason.items() if n]
 
 
 def _sample(
@@ -642,21 +645,29 @@ async def _preview(
     repo = CampaignRepository(session)
     sample = None
     if audience.get("source") == "csv":
-        total = opted_out = blocked = 0
+        # The upload left out invalid and repeated numbers; the stored recipients say who is reachable now.
+        upload = audience.get("upload") or {}
+        invalid, duplicates = int(upload.get("invalid") or 0), int(upload.get("duplicates") or 0)
+        recipients = opted_out = blocked = 0
         if campaign is not None:
-            total, opted_out, blocked = await repo.recipient_reachability(campaign.id)
+            recipients, opted_out, blocked = await repo.recipient_reachability(campaign.id)
             first = await repo.first_queued(campaign.id)
             if first is not None:
                 sample = _sample(template, mapping, first[1], first[0].parameters)
+        total = recipients + invalid + duplicates
+        skipped = _skipped_counts(
+            invalid_number=invalid, duplicate=duplicates, opted_out=opted_out, blocked=blocked
+        )
     else:
         total, opted_out, blocked = await repo.audience_summary(audience)
+        skipped = _skipped_counts(opted_out=opted_out, blocked=blocked)
         contact = await repo.first_eligible_contact(audience)
         if contact is not None:
             sample = _sample(template, mapping, contact, {})
     return AudiencePreview(
         total=total,
-        eligible=total - opted_out - blocked,
-        skipped=_skipped_counts(opted_out, blocked),
+        eligible=total - sum(s.count for s in skipped),
+        skipped=skipped,
         sample=sample,
         mapping_problems=mapping_problems(template, mapping, _csv_columns(audience)),
     )

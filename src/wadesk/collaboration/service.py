@@ -40,6 +40,7 @@ from wadesk.db.base import utcnow
 from wadesk.db.session import run_after_commit, scope_to_tenant
 from wadesk.errors import Conflict, Forbidden, NotFound, Unprocessable
 from wadesk.kit.pagination import Cursor
+from wadesk.ops.models import AuditAction
 from wadesk.ops.service import record_audit
 from wadesk.realtime.service import publish_after_commit, publish_event
 from wadesk.users.models import User
@@ -390,7 +391,7 @@ async def update_label(ctx: Ctx, label_id: uuid.UUID, data: LabelUpdate) -> Labe
             ctx.session,
             tenant_id=ctx.tenant_id,
             actor_user_id=ctx.user_id,
-            action="label.renamed",
+            action=AuditAction.LABEL_RENAMED,
             target_type="label",
             target_id=label.id,
             details={"label": {"before": previous, "after": new}, "conversations": len(conversation_ids)},
@@ -418,7 +419,7 @@ async def delete_label(ctx: Ctx, label_id: uuid.UUID) -> None:
         ctx.session,
         tenant_id=ctx.tenant_id,
         actor_user_id=ctx.user_id,
-        action="label.deleted",
+        action=AuditAction.LABEL_DELETED,
         target_type="label",
         target_id=label.id,
         details={"label": label.name, "conversations": len(conversation_ids)},

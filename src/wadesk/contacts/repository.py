@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select, true
 
 from wadesk.contacts.models import Contact, ContactTag
 from wadesk.conversations.repository import escape_like
@@ -83,6 +83,25 @@ class ContactRepository(Repository[Contact]):
             .limit(500)
         )
         return [(str(tag), int(count)) for tag, count in (await self.session.execute(stmt)).all()]
+
+    async def attribute_key_counts(self) -> list[tuple[str, int]]:
+        """Each attribute key the contacts use, by key, with how many contacts have it."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            pairs, is_object = func.jsonb_each(Contact.attributes), func.jsonb_typeof(Contact.attributes)
+        else:
+            pairs, is_object = func.json_each(Contact.attributes), func.json_type(Contact.attributes)
+        # Only objects have keys (jsonb_each raises on any other JSON value, such as a stored `null`).
+        entries = pairs.table_valued("key", "value")
+        stmt = (
+            select(entries.c.key, func.count())
+            .select_from(Contact)
+            .join(entries, true())
+            .where(is_object == "object")
+            .group_by(entries.c.key)
+            .order_by(entries.c.key)
+            .limit(500)
+        )
+        return [(str(key), int(count)) for key, count in (await self.session.execute(stmt)).all()]
 
     async def page_after(self, after: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Contact]:
         """Oldest first, for exports that walk the whole table in pages."""

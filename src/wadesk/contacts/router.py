@@ -11,6 +11,7 @@ from wadesk.auth.dependencies import AdminCtxDep, CtxDep
 from wadesk.contacts import service
 from wadesk.contacts.repository import ContactFilters
 from wadesk.contacts.schemas import (
+    AttributeKeyCount,
     ContactCreate,
     ContactDetail,
     ContactImportReport,
@@ -59,6 +60,16 @@ async def list_contacts(
 @router.get("/tags", summary="The tags in use, with how many contacts carry each")
 async def list_tags(ctx: CtxDep) -> list[TagCount]:
     return [TagCount(tag=tag, count=count) for tag, count in await service.tag_counts(ctx)]
+
+
+# Declared before /{contact_id}, which would otherwise take "attribute-keys" for an id.
+@router.get(
+    "/attribute-keys",
+    summary="The attribute keys in use, sorted, with how many contacts have each",
+    description="Suggestions for audience filters and parameter mappings (`attributes.<key>`).",
+)
+async def list_attribute_keys(ctx: CtxDep) -> list[AttributeKeyCount]:
+    return [AttributeKeyCount(key=key, count=count) for key, count in await service.attribute_key_counts(ctx)]
 
 
 @router.get(

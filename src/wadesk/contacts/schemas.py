@@ -143,3 +143,8 @@ class ContactImportReport(WireModel):
 class TagCount(WireModel):
     tag: str
     count: int
+
+
+class AttributeKeyCount(WireModel):
+    key: str
+    count: int = Field(description="Contacts that have this attribute")

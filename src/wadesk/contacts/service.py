@@ -34,6 +34,7 @@ from wadesk.db.session import run_after_commit, scope_to_tenant, unit_of_work
 from wadesk.errors import Conflict, NotFound, Unprocessable
 from wadesk.infra.runtime import Runtime
 from wadesk.kit.pagination import Cursor
+from wadesk.ops.models import AuditAction
 from wadesk.ops.service import record_audit
 from wadesk.realtime.service import publish_after_commit, publish_event
 
@@ -204,6 +205,10 @@ async def tag_counts(ctx: Ctx) -> list[tuple[str, int]]:
     return await ContactRepository(ctx.session).tag_counts()
 
 
+async def attribute_key_counts(ctx: Ctx) -> list[tuple[str, int]]:
+    return await ContactRepository(ctx.session).attribute_key_counts()
+
+
 # --- writing ------------------------------------------------------------------------------------------------
 
 
@@ -292,7 +297,7 @@ async def delete_contact(ctx: Ctx, contact_id: uuid.UUID) -> None:
         ctx.session,
         tenant_id=ctx.tenant_id,
         actor_user_id=ctx.user_id,
-        action="contact.deleted",
+        action=AuditAction.CONTACT_DELETED,
         target_type="contact",
         target_id=contact_id,
         details={"wa_id": contact.wa_id},
@@ -370,7 +375,7 @@ async def merge_contacts(ctx: Ctx, target_id: uuid.UUID, source_id: uuid.UUID) -
         session,
         tenant_id=ctx.tenant_id,
         actor_user_id=ctx.user_id,
-        action="contact.merged",
+        action=AuditAction.CONTACT_MERGED,
         target_type="contact",
         target_id=target.id,
         details={"merged_contact_id": str(source_id), "merged": source_snapshot},
@@ -617,7 +622,7 @@ async def import_contacts(ctx: Ctx, chunks: AsyncIterator[bytes]) -> ContactImpo
         ctx.session,
         tenant_id=ctx.tenant_id,
         actor_user_id=ctx.user_id,
-        action="contacts.imported",
+        action=AuditAction.CONTACTS_IMPORTED,
         details={
             "rows": state.rows,
             "created": state.created,
@@ -767,4 +772,6 @@ def _export_line(contact: Contact) -> str:
 
 
 def record_export(ctx: Ctx) -> None:
-    record_audit(ctx.session, tenant_id=ctx.tenant_id, actor_user_id=ctx.user_id, action="contacts.exported")
+    record_audit(
+        ctx.session, tenant_id=ctx.tenant_id, actor_user_id=ctx.user_id, action=AuditAction.CONTACTS_EXPORTED
+    )

@@ -45,6 +45,7 @@ from wadesk.integrations.signing import SIGNATURE_HEADER, new_signing_secret, si
 from wadesk.integrations.targets import check_target
 from wadesk.kit.crypto import Keyring
 from wadesk.kit.pagination import Cursor
+from wadesk.ops.models import AuditAction
 from wadesk.ops.service import record_audit
 
 log = structlog.get_logger(__name__)
@@ -175,7 +176,7 @@ async def create_webhook(ctx: Ctx, data: WebhookCreate) -> tuple[OutboundWebhook
         )
     )
     await repository.flush()
-    _audit(ctx, "webhook.created", webhook, {"url": webhook.url, "events": webhook.events})
+    _audit(ctx, AuditAction.WEBHOOK_CREATED, webhook, {"url": webhook.url, "events": webhook.events})
     _forget_after_commit(ctx)
     return webhook, secret
 
@@ -188,14 +189,14 @@ async def update_webhook(ctx: Ctx, webhook_id: uuid.UUID, data: WebhookUpdate) -
     for key, value in changes.items():
         setattr(webhook, key, value)
     webhook.updated_at = utcnow()
-    _audit(ctx, "webhook.updated", webhook, {"fields": sorted(changes)})
+    _audit(ctx, AuditAction.WEBHOOK_UPDATED, webhook, {"fields": sorted(changes)})
     _forget_after_commit(ctx)
     return webhook
 
 
 async def delete_webhook(ctx: Ctx, webhook_id: uuid.UUID) -> None:
     webhook = await get_webhook(ctx, webhook_id)
-    _audit(ctx, "webhook.deleted", webhook, {"url": webhook.url})
+    _audit(ctx, AuditAction.WEBHOOK_DELETED, webhook, {"url": webhook.url})
     await ctx.session.delete(webhook)
     _forget_after_commit(ctx)
 
@@ -206,11 +207,11 @@ async def rotate_secret(ctx: Ctx, webhook_id: uuid.UUID) -> str:
     secret = new_signing_secret()
     webhook.secret_encrypted = _encrypt_secret(ctx.runtime.keyring, ctx.tenant_id, secret)
     webhook.updated_at = utcnow()
-    _audit(ctx, "webhook.secret_rotated", webhook, {})
+    _audit(ctx, AuditAction.WEBHOOK_SECRET_ROTATED, webhook, {})
     return secret
 
 
-def _audit(ctx: Ctx, action: str, webhook: OutboundWebhook, details: dict[str, Any]) -> None:
+def _audit(ctx: Ctx, action: AuditAction, webhook: OutboundWebhook, details: dict[str, Any]) -> None:
     record_audit(
         ctx.session,
         tenant_id=ctx.tenant_id,

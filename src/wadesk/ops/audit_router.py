@@ -13,7 +13,8 @@ from wadesk.conversations.schemas import UserRef
 from wadesk.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Cursor
 from wadesk.kit.schemas import Page, error_responses
 from wadesk.ops.audit_repository import AuditFilters, AuditRepository
-from wadesk.ops.audit_schemas import AuditEntryOut
+from wadesk.ops.audit_schemas import AuditActions, AuditEntryOut
+from wadesk.ops.models import AuditAction
 
 router = APIRouter(prefix="/api/audit", tags=["audit"], responses=error_responses(401, 403, 422))
 
@@ -70,3 +71,12 @@ async def list_audit(
         for entry, user in rows
     ]
     return Page[AuditEntryOut](items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/actions",
+    summary="Every action the audit log records, sorted (admin)",
+    description="The values `action` filters on; their prefix up to the dot names the area (`api_key.`).",
+)
+async def list_audit_actions(ctx: AdminCtxDep) -> AuditActions:
+    return AuditActions(actions=sorted(AuditAction))

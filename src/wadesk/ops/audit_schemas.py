@@ -17,3 +17,7 @@ class AuditEntryOut(WireModel):
     details: dict[str, Any]
     ip: str | None
     created_at: datetime
+
+
+class AuditActions(WireModel):
+    actions: list[str]

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wadesk.ops.models import AuditEntry
+from wadesk.ops.models import AuditAction, AuditEntry
 
 
 def record_audit(
@@ -15,7 +15,7 @@ def record_audit(
     *,
     tenant_id: uuid.UUID,
     actor_user_id: uuid.UUID | None,
-    action: str,
+    action: AuditAction,
     target_type: str | None = None,
     target_id: uuid.UUID | str | None = None,
     details: dict[str, Any] | None = None,

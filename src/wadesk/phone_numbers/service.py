@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wadesk.auth.dependencies import Ctx
 from wadesk.errors import Conflict, NotFound, Unprocessable
 from wadesk.kit.crypto import Keyring
+from wadesk.ops.models import AuditAction
 from wadesk.ops.service import record_audit
 from wadesk.phone_numbers.models import PhoneNumber, PhoneNumberStatus
 from wadesk.phone_numbers.repository import PhoneNumberRepository
@@ -77,7 +78,7 @@ async def create_number(ctx: Ctx, data: PhoneNumberCreate) -> PhoneNumber:
         ctx.session,
         tenant_id=ctx.tenant_id,
         actor_user_id=ctx.user_id,
-        action="phone_number.created",
+        action=AuditAction.PHONE_NUMBER_CREATED,
         target_type="phone_number",
         target_id=number.id,
         details={"phone_number_id": number.phone_number_id},
@@ -105,7 +106,7 @@ async def update_number(ctx: Ctx, number_id: uuid.UUID, data: PhoneNumberUpdate)
         ctx.session,
         tenant_id=ctx.tenant_id,
         actor_user_id=ctx.user_id,
-        action="phone_number.updated",
+        action=AuditAction.PHONE_NUMBER_UPDATED,
         target_type="phone_number",
         target_id=number.id,
         details={"fields": sorted(changes), "credentials_changed": credentials_changed},
@@ -133,7 +134,7 @@ async def disconnect_number(ctx: Ctx, number_id: uuid.UUID) -> None:
         ctx.session,
         tenant_id=ctx.tenant_id,
         actor_user_id=ctx.user_id,
-        action="phone_number.disabled" if has_history else "phone_number.deleted",
+        action=AuditAction.PHONE_NUMBER_DISABLED if has_history else AuditAction.PHONE_NUMBER_DELETED,
         target_type="phone_number",
         target_id=number_id,
     )

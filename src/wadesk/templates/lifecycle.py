@@ -21,6 +21,7 @@ from wadesk.db.session import unit_of_work
 from wadesk.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
 from wadesk.infra.runtime import Runtime
 from wadesk.kit.pagination import Cursor
+from wadesk.ops.models import AuditAction
 from wadesk.ops.service import record_audit
 from wadesk.phone_numbers.models import PhoneNumber, PhoneNumberStatus
 from wadesk.phone_numbers.service import decrypt_credential, require_active_number
@@ -429,7 +430,7 @@ async def create_template(ctx: Ctx, data: TemplateCreate) -> Template:
         ctx.session,
         tenant_id=ctx.tenant_id,
         actor_user_id=ctx.user_id,
-        action="template.submitted",
+        action=AuditAction.TEMPLATE_SUBMITTED,
         target_type="template",
         target_id=template.id,
         details={"name": template.name, "language": template.language, "category": template.category},
@@ -478,7 +479,7 @@ async def delete_template(ctx: Ctx, template_id: uuid.UUID) -> None:
         ctx.session,
         tenant_id=ctx.tenant_id,
         actor_user_id=ctx.user_id,
-        action="template.deleted",
+        action=AuditAction.TEMPLATE_DELETED,
         target_type="template",
         target_id=template.id,
         details={"name": template.name, "language": template.language},

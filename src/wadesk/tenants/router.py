@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from wadesk.auth.dependencies import AdminCtxDep, Ctx
 from wadesk.errors import NotFound
 from wadesk.kit.schemas import error_responses
+from wadesk.ops.models import AuditAction
 from wadesk.ops.service import record_audit
 from wadesk.tenants import service
 from wadesk.tenants.models import Tenant
@@ -37,7 +38,7 @@ async def update_tenant(data: TenantSettingsUpdate, ctx: AdminCtxDep) -> TenantO
             ctx.session,
             tenant_id=ctx.tenant_id,
             actor_user_id=ctx.user_id,
-            action="tenant.updated",
+            action=AuditAction.TENANT_UPDATED,
             target_type="tenant",
             target_id=tenant.id,
             details=changed,

@@ -8,6 +8,7 @@ from wadesk.auth.dependencies import Ctx
 from wadesk.db.base import utcnow
 from wadesk.errors import Conflict, Forbidden, Unprocessable
 from wadesk.kit.passwords import hash_password_async, password_problem
+from wadesk.ops.models import AuditAction
 from wadesk.ops.service import record_audit
 from wadesk.tenants.models import Tenant
 from wadesk.users.models import Role, User
@@ -45,7 +46,7 @@ async def create_user(ctx: Ctx, data: UserCreate) -> User:
         ctx.session,
         tenant_id=ctx.tenant_id,
         actor_user_id=ctx.user_id,
-        action="user.created",
+        action=AuditAction.USER_CREATED,
         target_type="user",
         target_id=user.id,
         details={"email": user.email, "role": user.role},
@@ -80,7 +81,7 @@ async def update_user(ctx: Ctx, user_id: uuid.UUID, data: UserUpdate) -> User:
             ctx.session,
             tenant_id=ctx.tenant_id,
             actor_user_id=ctx.user_id,
-            action="user.updated",
+            action=AuditAction.USER_UPDATED,
             target_type="user",
             target_id=user.id,
             details={"before": before, "after": {"role": user.role, "is_active": user.is_active}},

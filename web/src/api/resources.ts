@@ -4,7 +4,9 @@ import type {
   ApiKeyCreated,
   ApiKeyOut,
   ApiKeyScope,
+  AttributeKeyCount,
   AudiencePreview,
+  AuditActions,
   AuditEntryOut,
   CampaignCreate,
   CampaignOut,
@@ -202,6 +204,7 @@ export const analyticsOverview = (from: string, to: string, tz: string): Promise
 
 // --- campaigns (admin) ------------------------------------------------------------------------------------
 export type {
+  AttributeKeyCount,
   AudiencePreview,
   CampaignCreate,
   CampaignOut,
@@ -274,10 +277,15 @@ export function campaignAction(
 export const retryFailedRecipients = (id: string): Promise<RetryResult> =>
   call(sdk.retryFailedApiCampaignsCampaignIdRetryFailedPost({ path: { campaign_id: id } }));
 export const listContactTags = (): Promise<TagCount[]> => call(sdk.listTagsApiContactsTagsGet({}));
+export const listContactAttributeKeys = (): Promise<AttributeKeyCount[]> =>
+  call(sdk.listAttributeKeysApiContactsAttributeKeysGet({}));
 
 // --- audit log (admin) ------------------------------------------------------------------------------------
 export type AuditEntry = AuditEntryOut;
 export type AuditFilters = { action?: string; actorId?: string; targetType?: string; targetId?: string; since?: string; until?: string };
+
+/** Every action the log records, sorted (the server's catalogue, so new actions appear without a web change). */
+export const listAuditActions = (): Promise<string[]> => call(sdk.listAuditActionsApiAuditActionsGet({})).then((r: AuditActions) => r.actions);
 
 export const listAudit = (filters: AuditFilters, cursor: string | null): Promise<PageAuditEntryOut> =>
   call(

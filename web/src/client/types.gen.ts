@@ -208,6 +208,22 @@ export type AttemptOut = {
 };
 
 /**
+ * AttributeKeyCount
+ */
+export type AttributeKeyCount = {
+    /**
+     * Count
+     *
+     * Contacts that have this attribute
+     */
+    count: number;
+    /**
+     * Key
+     */
+    key: string;
+};
+
+/**
  * AudiencePreview
  */
 export type AudiencePreview = {
@@ -222,19 +238,31 @@ export type AudiencePreview = {
      */
     mappingProblems: Array<string>;
     /**
-     * One eligible recipient's message as it will be sent
+     * One eligible recipient's message as it will be sent: for a CSV, the first eligible row's
      */
     sample: SampleMessage | null;
     /**
      * Skipped
+     *
+     * Why the others are left out: opted_out, blocked; for a CSV also invalid_number and duplicate (a number already on an earlier row)
      */
     skipped: Array<ReasonCount>;
     /**
      * Total
      *
-     * Recipients the audience names (after de-duplication)
+     * What the audience names: the matching contacts, or the uploaded CSV's data rows; eligible plus the skipped counts make the total
      */
     total: number;
+};
+
+/**
+ * AuditActions
+ */
+export type AuditActions = {
+    /**
+     * Actions
+     */
+    actions: Array<string>;
 };
 
 /**
@@ -4920,6 +4948,39 @@ export type ListAuditApiAuditGetResponses = {
 
 export type ListAuditApiAuditGetResponse = ListAuditApiAuditGetResponses[keyof ListAuditApiAuditGetResponses];
 
+export type ListAuditActionsApiAuditActionsGetData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/audit/actions';
+};
+
+export type ListAuditActionsApiAuditActionsGetErrors = {
+    /**
+     * Unauthorized
+     */
+    401: ErrorResponse;
+    /**
+     * Forbidden
+     */
+    403: ErrorResponse;
+    /**
+     * Unprocessable Entity
+     */
+    422: ErrorResponse;
+};
+
+export type ListAuditActionsApiAuditActionsGetError = ListAuditActionsApiAuditActionsGetErrors[keyof ListAuditActionsApiAuditActionsGetErrors];
+
+export type ListAuditActionsApiAuditActionsGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: AuditActions;
+};
+
+export type ListAuditActionsApiAuditActionsGetResponse = ListAuditActionsApiAuditActionsGetResponses[keyof ListAuditActionsApiAuditActionsGetResponses];
+
 export type LoginApiAuthLoginPostData = {
     body: LoginIn;
     path?: never;
@@ -6172,6 +6233,41 @@ export type CreateContactApiContactsPostResponses = {
 };
 
 export type CreateContactApiContactsPostResponse = CreateContactApiContactsPostResponses[keyof CreateContactApiContactsPostResponses];
+
+export type ListAttributeKeysApiContactsAttributeKeysGetData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/contacts/attribute-keys';
+};
+
+export type ListAttributeKeysApiContactsAttributeKeysGetErrors = {
+    /**
+     * Unauthorized
+     */
+    401: ErrorResponse;
+    /**
+     * Forbidden
+     */
+    403: ErrorResponse;
+    /**
+     * Unprocessable Entity
+     */
+    422: ErrorResponse;
+};
+
+export type ListAttributeKeysApiContactsAttributeKeysGetError = ListAttributeKeysApiContactsAttributeKeysGetErrors[keyof ListAttributeKeysApiContactsAttributeKeysGetErrors];
+
+export type ListAttributeKeysApiContactsAttributeKeysGetResponses = {
+    /**
+     * Response List Attribute Keys Api Contacts Attribute Keys Get
+     *
+     * Successful Response
+     */
+    200: Array<AttributeKeyCount>;
+};
+
+export type ListAttributeKeysApiContactsAttributeKeysGetResponse = ListAttributeKeysApiContactsAttributeKeysGetResponses[keyof ListAttributeKeysApiContactsAttributeKeysGetResponses];
 
 export type ExportContactsApiContactsExportGetData = {
     body?: never;

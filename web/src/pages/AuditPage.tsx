@@ -2,75 +2,39 @@ import { Alert, Badge, Button, Center, Code, Group, Paper, Select, SimpleGrid, S
 import { DatePickerInput, type DatesRangeValue } from "@mantine/dates";
 import { useDebouncedValue } from "@mantine/hooks";
 import { IconFilterOff } from "@tabler/icons-react";
-import { useInfiniteQuery } from "@tanstack/react-query";
+import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
 import { useState } from "react";
 import { keys } from "../api/cache";
 import { useUsers } from "../api/hooks";
-import { listAudit, type AuditEntry, type AuditFilters } from "../api/resources";
+import { listAudit, listAuditActions, type AuditEntry, type AuditFilters } from "../api/resources";
 import { dayjs, fullTime } from "../lib/format";
 import { Page } from "./Page";
 
-/** Prefix filters (the API matches every action starting with a value ending in a dot) and known actions. */
-const ACTIONS = [
-  {
-    group: "Areas",
-    items: [
-      { value: "auth.", label: "Sign-ins (auth.)" },
-      { value: "user.", label: "People and roles (user.)" },
-      { value: "tenant.", label: "Company settings (tenant.)" },
-      { value: "phone_number.", label: "Phone numbers (phone_number.)" },
-      { value: "template.", label: "Templates (template.)" },
-      { value: "contact.", label: "Contacts (contact.)" },
-      { value: "contacts.", label: "Contact imports and exports (contacts.)" },
-      { value: "label.", label: "Conversation labels (label.)" },
-      { value: "api_key.", label: "API keys (api_key.)" },
-      { value: "webhook.", label: "Outbound webhooks (webhook.)" },
-      { value: "campaign.", label: "Campaigns (campaign.)" },
-    ],
-  },
-  {
-    group: "Actions",
-    items: [
-      "auth.login",
-      "user.created",
-      "user.updated",
-      "tenant.registered",
-      "tenant.updated",
-      "phone_number.created",
-      "phone_number.updated",
-      "phone_number.disabled",
-      "phone_number.deleted",
-      "template.submitted",
-      "template.deleted",
-      "contact.deleted",
-      "contact.merged",
-      "contacts.imported",
-      "contacts.exported",
-      "label.renamed",
-      "label.deleted",
-      "api_key.created",
-      "api_key.rotated",
-      "api_key.revoked",
-      "webhook.created",
-      "webhook.updated",
-      "webhook.deleted",
-      "webhook.secret_rotated",
-      "campaign.created",
-      "campaign.updated",
-      "campaign.deleted",
-      "campaign.audience_uploaded",
-      "campaign.scheduled",
-      "campaign.unscheduled",
-      "campaign.started",
-      "campaign.paused",
-      "campaign.resumed",
-      "campaign.cancelled",
-      "campaign.completed",
-      "campaign.retried",
-    ].map((value) => ({ value, label: value })),
-  },
-];
+/** Readable names of the areas, the prefixes of the actions (the API matches every action starting with a
+ * value ending in a dot); an area without a name here shows as its prefix. */
+const AREA_LABEL: Record<string, string> = {
+  auth: "Sign-ins",
+  user: "People and roles",
+  tenant: "Company settings",
+  phone_number: "Phone numbers",
+  template: "Templates",
+  contact: "Contacts",
+  contacts: "Contact imports and exports",
+  label: "Conversation labels",
+  api_key: "API keys",
+  webhook: "Outbound webhooks",
+  campaign: "Campaigns",
+};
+
+/** The action filter's choices: each area as a prefix, then every action the server's catalogue lists. */
+export function actionOptions(actions: string[]) {
+  const areas = [...new Set(actions.map((a) => a.split(".")[0] ?? a))];
+  return [
+    { group: "Areas", items: areas.map((area) => ({ value: `${area}.`, label: AREA_LABEL[area] ? `${AREA_LABEL[area]} (${area}.)` : `${area}.` })) },
+    { group: "Actions", items: actions.map((value) => ({ value, label: value })) },
+  ];
+}
 
 const TARGET_TYPES = ["user", "tenant", "phone_number", "template", "contact", "label", "api_key", "webhook", "campaign"];
 
@@ -132,6 +96,7 @@ function Target({ entry }: { entry: AuditEntry }) {
 
 export function AuditPage() {
   const users = useUsers();
+  const actions = useQuery({ queryKey: keys.auditActions, queryFn: listAuditActions, staleTime: Infinity, meta: { silent: true } });
   const [action, setAction] = useState<string | null>(null);
   const [actorId, setActorId] = useState<string | null>(null);
   const [targetType, setTargetType] = useState<string | null>(null);
@@ -170,7 +135,7 @@ export function AuditPage() {
     <Page title="Audit log" description="Who did what and when in this company: sign-ins, people, numbers, templates, keys, webhooks and campaigns. Entries cannot be changed." maw={1280}>
       <Paper withBorder radius="md" p="md">
         <SimpleGrid cols={{ base: 1, xs: 2, md: 5 }} spacing="sm">
-          <Select label="Action" placeholder="Every action" data={ACTIONS} value={action} onChange={setAction} searchable clearable />
+          <Select label="Action" placeholder="Every action" data={actionOptions(actions.data ?? [])} value={action} onChange={setAction} searchable clearable />
           <Select
             label="Who"
             placeholder="Everyone"

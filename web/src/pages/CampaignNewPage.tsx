@@ -30,8 +30,10 @@ import { usePhoneNumbers, useTemplates } from "../api/hooks";
 import {
   campaignAction,
   createCampaign,
+  listContactAttributeKeys,
   listContactTags,
   previewAudience,
+  previewCampaign,
   uploadCampaignCsv,
   type AudiencePreview,
   type CampaignCreate,
@@ -40,8 +42,9 @@ import {
 } from "../api/resources";
 import { ApiErrorAlert } from "../components/ApiErrorAlert";
 import { TemplatePreviewCard } from "../features/inbox/TemplatePicker";
+import { attributeMatches, AttributeFilters, type AttributeFilter } from "../features/campaigns/AttributeFilters";
 import { CsvPicker, useCsvHead } from "../features/campaigns/CsvUpload";
-import { broadcastTemplates, incompleteFields, plural, previewValues, sampleValues, skipReasonLabel, toMapping, type SourceDraft } from "../features/campaigns/model";
+import { audienceSummary, broadcastTemplates, incompleteFields, plural, previewValues, sampleValues, skipReasonLabel, toMapping, type SourceDraft } from "../features/campaigns/model";
 import { defaultDrafts, draftsForAudience, ParameterMappingEditor } from "../features/campaigns/ParameterMappingEditor";
 import { browserZone, timeZones } from "../features/campaigns/zones";
 import { dayjs } from "../lib/format";
@@ -69,6 +72,7 @@ export function CampaignNewPage() {
   const numbers = usePhoneNumbers();
   const templates = useTemplates();
   const tags = useQuery({ queryKey: keys.contactTags, queryFn: listContactTags, staleTime: 60_000 });
+  const attributeKeys = useQuery({ queryKey: keys.contactAttributeKeys, queryFn: listContactAttributeKeys, staleTime: 60_000, meta: { silent: true } });
 
   const [name, setName] = useState("");
   const [chosenNumber, setNumberId] = useState<string | null>(null);
@@ -77,6 +81,7 @@ export function CampaignNewPage() {
   const [tagList, setTags] = useState<string[]>([]);
   const [tagMatch, setTagMatch] = useState<"any" | "all">("any");
   const [excludeTags, setExcludeTags] = useState<string[]>([]);
+  const [attributeFilters, setAttributeFilters] = useState<AttributeFilter[]>([]);
   const [file, setFile] = useState<File | null>(null);
   const [phoneColumn, setPhoneColumn] = useState<string | null>(null);
   const { head, error: headError } = useCsvHead(audienceKind === "csv" ? file : null);
@@ -98,7 +103,7 @@ export function CampaignNewPage() {
   const mapping = toMapping(fields, mappingDrafts);
   const incomplete = incompleteFields(fields, mappingDrafts);
 
-  const audience: ContactAudience = { source: "contacts", tags: tagList, tagMatch, excludeTags };
+  const audience: ContactAudience = { source: "contacts", tags: tagList, tagMatch, excludeTags, attributes: attributeMatches(attributeFilters) };
   // The server's preview of a contacts audience: how many it reaches and one real recipient's message.
   const previewBody = numberId && template && audienceKind === "contacts" ? { phoneNumberId: numberId, templateId: template.id, audience, parameterMapping: mapping } : null;
   const [debouncedPreview] = useDebouncedValue(previewBody, 400);
@@ -129,6 +134,7 @@ export function CampaignNewPage() {
       const campaign = await createCampaign(body);
       // The draft exists from here on: what fails next is reported on its page, never by creating it twice.
       let upload: CsvUploadResult | null = null;
+      let audiencePreview: AudiencePreview | null = null;
       const problems: string[] = [];
       if (audienceKind === "csv" && file) {
         try {
@@ -137,6 +143,11 @@ export function CampaignNewPage() {
           problems.push(`The CSV upload failed: ${errorMessage(error)}`);
         }
       }
+      if (upload) {
+        // The server's reading of the whole file (the form only saw its head); the campaign page shows it too.
+        audiencePreview = await previewCampaign(campaign.id).catch(() => null);
+        if (audiencePreview) queryClient.setQueryData(keys.campaignPreview(campaign.id), audiencePreview);
+      }
       if (scheduled && problems.length === 0) {
         try {
           await campaignAction(campaign.id, "schedule");
@@ -144,18 +155,19 @@ export function CampaignNewPage() {
           problems.push(`It could not be scheduled: ${errorMessage(error)}`);
         }
       }
-      return { campaign, upload, problems };
+      return { campaign, upload, audiencePreview, problems };
     },
-    onSuccess: ({ campaign, upload, problems }) => {
+    onSuccess: ({ campaign, upload, audiencePreview, problems }) => {
       void queryClient.invalidateQueries({ queryKey: [...keys.campaigns, "list"] });
       if (problems.length) {
         notifications.show({ color: "orange", title: "Saved as a draft", message: problems.join(" "), autoClose: 12000 });
-      } else if (upload && (upload.invalid > 0 || upload.mappingProblems.length > 0)) {
+      } else if (upload) {
+        const fits = upload.mappingProblems.length === 0 && (!audiencePreview || audiencePreview.eligible === audiencePreview.total);
         notifications.show({
-          color: "orange",
-          title: "Campaign created",
-          message: `${plural(upload.recipients, "recipient", true)} stored; ${plural(upload.invalid, "invalid row", true)} left out.${upload.mappingProblems.length ? ` ${upload.mappingProblems.join("; ")}.` : ""}`,
-          autoClose: 12000,
+          color: fits ? "teal" : "orange",
+          title: scheduled ? "Campaign created and scheduled" : "Campaign created as a draft",
+          message: `${audiencePreview ? audienceSummary(audiencePreview) : `${plural(upload.recipients, "recipient", true)} stored.`}${upload.mappingProblems.length ? ` ${upload.mappingProblems.join("; ")}.` : ""}`,
+          autoClose: fits ? undefined : 12000,
         });
       } else {
         notifications.show({ color: "teal", message: scheduled ? "Campaign created and scheduled." : "Campaign created as a draft." });
@@ -287,6 +299,7 @@ export function CampaignNewPage() {
                       searchable
                       clearable
                     />
+                    <AttributeFilters filters={attributeFilters} onChange={setAttributeFilters} keys={attributeKeys.data ?? []} />
                     <AudienceSummary loading={preview.isFetching} error={preview.error} data={preview.data} ready={Boolean(previewBody)} />
                   </Stack>
                 ) : (
@@ -307,7 +320,7 @@ export function CampaignNewPage() {
 
               {template && (
                 <Section title="Placeholders">
-                  <ParameterMappingEditor fields={fields} drafts={mappingDrafts} onChange={setDrafts} csvColumns={csvColumns} showErrors={submitted} />
+                  <ParameterMappingEditor fields={fields} drafts={mappingDrafts} onChange={setDrafts} csvColumns={csvColumns} attributeKeys={attributeKeys.data?.map((k) => k.key)} showErrors={submitted} />
                 </Section>
               )}
 
@@ -351,7 +364,7 @@ export function CampaignNewPage() {
                     <Text size="xs" c="dimmed">
                       {audienceKind === "csv"
                         ? head?.firstRow
-                          ? "CSV values from the file's first row."
+                          ? "CSV values from the file's first row; every row is checked when the campaign is saved."
                           : "Choose the file to see its first row's values."
                         : preview.data?.sample
                           ? `Contact values for ${preview.data.sample.contact.name}, one of the recipients.`

@@ -1,4 +1,4 @@
-import { Paper, SegmentedControl, Select, SimpleGrid, Stack, Text, TextInput } from "@mantine/core";
+import { Autocomplete, Paper, SegmentedControl, Select, SimpleGrid, Stack, Text, TextInput } from "@mantine/core";
 import type { TemplateField } from "../../lib/templates";
 import { CONTACT_FIELDS, emptySource, type SourceDraft } from "./model";
 
@@ -37,6 +37,7 @@ export function ParameterMappingEditor({
   drafts,
   onChange,
   csvColumns,
+  attributeKeys = [],
   showErrors = false,
 }: {
   fields: TemplateField[];
@@ -44,6 +45,8 @@ export function ParameterMappingEditor({
   onChange: (drafts: Record<string, SourceDraft>) => void;
   /** The uploaded file's columns; null when the audience is not a CSV upload. */
   csvColumns: string[] | null;
+  /** Attribute keys the company's contacts use, suggested (any other name can still be typed). */
+  attributeKeys?: string[];
   /** Mark incomplete sources (after a first attempt to save). */
   showErrors?: boolean;
 }) {
@@ -96,13 +99,14 @@ export function ParameterMappingEditor({
                     allowDeselect={false}
                   />
                   {draft.field === "attribute" && (
-                    <TextInput
+                    <Autocomplete
                       size="xs"
                       label="Attribute"
                       placeholder="e.g. city"
                       aria-label={`${field.label} attribute`}
+                      data={attributeKeys}
                       value={draft.attribute}
-                      onChange={(e) => set(field.key, { attribute: e.currentTarget.value })}
+                      onChange={(attribute) => set(field.key, { attribute })}
                       error={showErrors && !draft.attribute.trim() ? "Name the attribute" : undefined}
                     />
                   )}

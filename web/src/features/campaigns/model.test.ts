@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Template } from "../../api/resources";
 import { templateFields } from "../../lib/templates";
-import { allowedActions, emptySource, incompleteFields, pauseKind, previewValues, readCsvHead, sampleValues, toMapping } from "./model";
+import { allowedActions, audienceSummary, emptySource, incompleteFields, pauseKind, previewValues, readCsvHead, sampleValues, toMapping } from "./model";
 
 const template = {
   id: "t",
@@ -84,5 +84,15 @@ describe("campaign model", () => {
     expect(pauseKind("monthly_quota_used")).toBe("quota");
     expect(pauseKind("phone_number_needs_credentials")).toBe("number");
     expect(pauseKind(null)).toBe("other");
+  });
+});
+
+describe("the audience preview in words", () => {
+  it("names why each left-out row or contact is skipped", () => {
+    const preview = { total: 6, eligible: 2, sample: null, mappingProblems: [], skipped: [
+      { reason: "invalid_number", count: 1 }, { reason: "duplicate", count: 1 }, { reason: "opted_out", count: 1 }, { reason: "blocked", count: 1 },
+    ] };
+    expect(audienceSummary(preview)).toBe("2 of 6 will receive it (1 invalid number, 1 duplicate, 1 opted out, 1 blocked).");
+    expect(audienceSummary({ ...preview, eligible: 6, skipped: [] })).toBe("6 of 6 will receive it.");
   });
 });

@@ -3,7 +3,7 @@
  * server allows), colours and labels, why a campaign is paused or holding back, the parameter mapping the form
  * builds from a template's placeholders, and the header of a CSV file about to be uploaded.
  */
-import type { CampaignAction, CampaignStats, CampaignStatus, ParameterMapping, ParameterSource, PauseCode, RecipientStatus, Template } from "../../api/resources";
+import type { AudiencePreview, CampaignAction, CampaignStats, CampaignStatus, ParameterMapping, ParameterSource, PauseCode, RecipientStatus, Template } from "../../api/resources";
 import type { TemplateField } from "../../lib/templates";
 
 export const CAMPAIGN_STATUSES: CampaignStatus[] = ["draft", "scheduled", "running", "paused", "completed", "cancelled"];
@@ -87,11 +87,19 @@ const SKIP_REASONS: Record<string, string> = {
   opted_out: "Opted out",
   blocked: "Blocked",
   campaign_cancelled: "Campaign cancelled",
+  invalid_number: "Invalid number",
+  duplicate: "Duplicate",
 };
 
 export function skipReasonLabel(reason: string | null | undefined): string {
   if (!reason) return "Skipped";
   return SKIP_REASONS[reason] ?? reason.replace(/_/g, " ");
+}
+
+/** "4 of 6 will receive it (1 invalid number, 1 duplicate)": the server's preview of an audience in words. */
+export function audienceSummary(preview: AudiencePreview): string {
+  const left = preview.skipped.map((s) => `${s.count} ${skipReasonLabel(s.reason).toLowerCase()}`);
+  return `${preview.eligible} of ${preview.total} will receive it${left.length ? ` (${left.join(", ")})` : ""}.`;
 }
 
 /** "1 row", "3 rows"; without the count when `withCount` is false. */
