@@ -28,6 +28,7 @@ from pipeline_kit import (
     seed_outbound,
     settle,
 )
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conftest import register
@@ -37,8 +38,9 @@ from wadesk.conversations.models import Conversation
 from wadesk.db.base import utcnow
 from wadesk.messages.models import Message, MessageStatus
 from wadesk.webhooks import processing
-from wadesk.webhooks.models import WebhookEvent
+from wadesk.webhooks.models import WebhookEvent, WebhookEventStatus
 from wadesk.webhooks.processing import Outcome
+from wadesk.webhooks.repository import waiting
 from wadesk.webhooks.tasks import process_webhook_event
 from wadesk.whatsapp import webhook as wa
 
@@ -248,3 +250,25 @@ async def test_a_new_customer_who_opts_out_and_writes_in_one_batch_is_one_contac
     assert contacts[0].opted_out
     message = await one(app, Message, Message.wamid == "wamid.optout-then-text")
     assert message.contact_id == contacts[0].id
+
+
+async def test_a_job_s_probe_finds_its_delivery_waiting_only_while_received_and_held_by_no_transaction(
+    app: FastAPI,
+) -> None:
+    if not batches(app):
+        pytest.skip("jobs probe their delivery on PostgreSQL only (SQLite serialises them instead)")
+    engine = app.state.runtime.engine
+    (key,) = await store(app, text_from(SHEENA, "wamid.probed", 1749417000, "probed"))
+    assert await waiting(engine, key)
+
+    async with db(app) as session:
+        await session.get(WebhookEvent, key, with_for_update=True)
+        assert not await waiting(engine, key)  # another job's batch holds it
+        assert await waiting(engine, uuid.uuid4()) is False  # unknown
+    assert await waiting(engine, key)
+
+    async with db(app) as session:
+        await session.execute(
+            update(WebhookEvent).where(WebhookEvent.id == key).values(status=WebhookEventStatus.PROCESSED)
+        )
+    assert not await waiting(engine, key)

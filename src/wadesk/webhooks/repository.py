@@ -8,8 +8,8 @@ from typing import Any, cast
 
 from sqlalchemy import LargeBinary, Table, and_, bindparam, insert, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.util import greenlet_spawn
 
+from wadesk.db import raw
 from wadesk.kit.pagination import Cursor
 from wadesk.webhooks.models import WebhookEvent, WebhookEventStatus
 
@@ -43,17 +43,6 @@ class WebhookEventRepository:
             )
         stmt = stmt.order_by(WebhookEvent.received_at.desc(), WebhookEvent.id.desc()).limit(limit)
         return list((await self.session.execute(stmt)).scalars())
-
-    async def waiting(self, event_id: uuid.UUID) -> bool:
-        """Whether the delivery is still to be processed (`received`) and no transaction holds it: one autocommit round
-        trip, as the first statement of a PostgreSQL session. Most jobs of a busy queue find their delivery
-        already taken by another job's batch, and stop here."""
-        await self.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        stmt = (
-            select(WebhookEvent.status).where(WebhookEvent.id == event_id).with_for_update(skip_locked=True)
-        )
-        status = (await self.session.execute(stmt)).scalar_one_or_none()
-        return status == WebhookEventStatus.RECEIVED
 
     async def unprocessed_naming(self, fragment: str) -> bool:
         """Whether a delivery still to be processed contains `fragment` (an id we gave Meta). Scans the backlog
@@ -109,39 +98,31 @@ class WebhookEventRepository:
 
 async def store(engine: AsyncEngine, values: dict[str, Any]) -> None:
     """Store a delivery in one statement, without a session: the ingest path is hot and the row is not read
-    back. On asyncpg the statement goes to the driver itself, on a pooled connection — outside a transaction,
-    so it is committed once it returns, in one round trip, and prepared once per connection; SQLAlchemy's
-    connection and execution layers cost as much as the statement. Elsewhere (SQLite) it is an ordinary
-    transaction."""
-    if engine.dialect.driver != "asyncpg":
+    back. On asyncpg the statement goes to the driver itself (db.raw), committed once it returns; elsewhere
+    (SQLite) it is an ordinary transaction."""
+    if not raw.supported(engine):
         async with engine.begin() as connection:
             await connection.execute(_INSERT, values)
         return
-    pooled = await engine.raw_connection()
-    driver = cast(Any, pooled.driver_connection)
-    try:
-        await driver.execute(
-            _ASYNCPG_INSERT,
-            values["id"],
-            values["tenant_id"],
-            values["raw_body"],
-            json.dumps(values["headers"]),
-            values["body_sha256"],
-            values["status"],
-            values["received_at"],
-        )
-    except BaseException as exc:
-        # SQLAlchemy never saw the statement, so it cannot tell a lost connection: never hand this one out again.
-        closed = driver.is_closed()
-        await greenlet_spawn(pooled.invalidate, exc)
-        if closed and isinstance(exc, Exception):
-            # The database dropped this pooled connection (a restart) before we used it: to the caller the
-            # database is out of reach for now (a 503 Meta retries), as with any other lost connection.
-            raise ConnectionResetError("the database closed the pooled connection") from exc
-        raise
-    finally:
-        # Closing and invalidating may await the driver, which SQLAlchemy does from a greenlet.
-        await greenlet_spawn(pooled.close)
+    await raw.execute(
+        engine,
+        _ASYNCPG_INSERT,
+        values["id"],
+        values["tenant_id"],
+        values["raw_body"],
+        json.dumps(values["headers"]),
+        values["body_sha256"],
+        values["status"],
+        values["received_at"],
+    )
+
+
+async def waiting(engine: AsyncEngine, event_id: uuid.UUID) -> bool:
+    """Whether the delivery is still to be processed (`received`) and no transaction holds it: one statement
+    outside a transaction (db.raw). Most jobs of a busy queue find their delivery already taken by another
+    job's batch, and stop here. PostgreSQL only."""
+    status = await raw.fetch_value(engine, _WAITING, event_id)
+    return bool(status == WebhookEventStatus.RECEIVED.value)
 
 
 # Core, not the ORM's bulk insert: nothing to track or return.
@@ -150,3 +131,4 @@ _ASYNCPG_INSERT = (
     "INSERT INTO webhook_events (id, tenant_id, raw_body, headers, body_sha256, status, received_at, attempts) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7, 0)"
 )
+_WAITING = "SELECT status FROM webhook_events WHERE id = $1 FOR UPDATE SKIP LOCKED"

@@ -19,6 +19,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from wadesk.db import raw
 from wadesk.db.base import utcnow
 from wadesk.db.session import commit, database_unreachable
 from wadesk.infra import metrics
@@ -33,7 +34,7 @@ from wadesk.webhooks.processing import (
     lock_status_targets,
     tenants_concerned,
 )
-from wadesk.webhooks.repository import WebhookEventRepository
+from wadesk.webhooks.repository import WebhookEventRepository, waiting
 from wadesk.whatsapp.webhook import WebhookPayloadError, WebhookUpdate, parse_updates
 
 log = structlog.get_logger(__name__)
@@ -69,10 +70,8 @@ async def process_webhook_event(event_id: str) -> str:
     runtime = current_runtime()
     key = uuid.UUID(event_id)
     batches = runtime.engine.dialect.name == "postgresql"
-    if batches:
-        async with runtime.sessionmaker() as probe:
-            if not await WebhookEventRepository(probe).waiting(key):
-                return "skipped"
+    if batches and raw.supported(runtime.engine) and not await waiting(runtime.engine, key):
+        return "skipped"
     async with runtime.sessionmaker() as session:
         # A delivery whose row another transaction holds is being processed there (a batch took it along, a
         # sweeper re-send overtook its queue entry): that transaction applies it, or records its failure, and
