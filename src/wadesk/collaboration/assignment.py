@@ -16,8 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wadesk.collaboration.models import AutoAssignmentState
 from wadesk.conversations.models import Conversation
 from wadesk.db.upsert import insert_if_absent
-from wadesk.tenants.models import Tenant
-from wadesk.tenants.service import tenant_setting
+from wadesk.tenants.service import setting_in_transaction
 from wadesk.users.models import Availability, User
 
 
@@ -38,8 +37,7 @@ async def assign_new_conversation(
     assignee's id, or None when auto-assignment is off or nobody is online."""
     if conversation.assignee_id is not None:
         return None
-    tenant = await session.get(Tenant, tenant_id)
-    if tenant is None or not tenant_setting(tenant, "auto_assign"):
+    if not await setting_in_transaction(session, tenant_id, "auto_assign"):
         return None
     online = list(
         (

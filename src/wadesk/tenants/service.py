@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import uuid
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from wadesk.db.session import transaction_cache
 from wadesk.tenants.models import Tenant
 
 DEFAULT_SETTINGS = {"reopen_resolved_conversations": True, "auto_assign": False}
@@ -42,6 +44,16 @@ async def create_tenant(session: AsyncSession, name: str, *, slug: str | None = 
 
 def tenant_setting(tenant: Tenant, key: str) -> bool:
     return bool(tenant.settings.get(key, DEFAULT_SETTINGS.get(key, False)))
+
+
+async def setting_in_transaction(session: AsyncSession, tenant_id: uuid.UUID, key: str) -> bool:
+    """A company's setting, its row read once per transaction: a batch of webhooks asks for every new
+    conversation, and the session's identity map alone would not keep the row between asks."""
+    tenants = transaction_cache(session, "tenants")
+    if tenant_id not in tenants:
+        tenants[tenant_id] = await session.get(Tenant, tenant_id)
+    tenant = tenants[tenant_id]
+    return tenant is not None and tenant_setting(tenant, key)
 
 
 def update_settings(tenant: Tenant, changes: dict[str, Any]) -> dict[str, Any]:

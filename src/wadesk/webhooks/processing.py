@@ -32,8 +32,7 @@ from wadesk.messages.service import message_preview, message_text
 from wadesk.messages.status import META_STATUSES, advance
 from wadesk.phone_numbers.models import PhoneNumber, PhoneNumberStatus
 from wadesk.templates.models import Template
-from wadesk.tenants.models import Tenant
-from wadesk.tenants.service import tenant_setting
+from wadesk.tenants.service import setting_in_transaction
 from wadesk.whatsapp import webhook as wa
 from wadesk.whatsapp.errors import explain
 
@@ -360,10 +359,12 @@ async def _inbound_message(session: AsyncSession, update: wa.InboundMessage, out
     else:
         conversation = await ConversationRepository(session).find_active(contact.id, number.id)
     created_conversation = False
-    if conversation is not None and conversation.status == ConversationStatus.RESOLVED:
-        tenant = await session.get(Tenant, tenant_id)
-        if tenant is not None and not tenant_setting(tenant, "reopen_resolved_conversations"):
-            conversation = None
+    if (
+        conversation is not None
+        and conversation.status == ConversationStatus.RESOLVED
+        and not await setting_in_transaction(session, tenant_id, "reopen_resolved_conversations")
+    ):
+        conversation = None
     # Insert first: when the wamid is already stored this delivery is a duplicate and changes nothing.
     if conversation is None:
         conversation = Conversation(
