@@ -62,9 +62,14 @@ SelfTransportFactory = Callable[[FastAPI], httpx.AsyncBaseTransport]
 
 
 async def build_runtime(
-    settings: Settings, *, graph_transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings,
+    *,
+    graph_transport: httpx.AsyncBaseTransport | None = None,
+    serves_clients: bool = True,
 ) -> Runtime:
-    """Connect everything a process needs. In embedded mode the in-memory broker runs jobs in this process."""
+    """Connect everything a process needs. In embedded mode the in-memory broker runs jobs in this process.
+    A process that serves no realtime clients (`wadesk worker`) only publishes: it does not listen to the
+    realtime channel, whose every event it would otherwise receive and decode for nobody."""
     engine = create_engine(
         settings.resolved_database_url,
         pool_size=settings.database_pool_size,
@@ -86,7 +91,8 @@ async def build_runtime(
         extras={"redis": redis} if redis is not None else {},
     )
     set_current_runtime(runtime)
-    await bus.start()
+    if serves_clients:
+        await bus.start()
     await broker.startup()
     return runtime
 

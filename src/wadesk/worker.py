@@ -30,7 +30,7 @@ async def run_worker(settings: Settings, *, concurrency: int) -> int:
     configure_logging(
         json_output=settings.log_json if settings.log_json is not None else settings.is_production
     )
-    runtime = await build_runtime(settings)
+    runtime = await build_runtime(settings, serves_clients=False)
     broker = runtime.jobs.broker
     broker.is_worker_process = True
     if isinstance(broker, RedisStreamBroker):
