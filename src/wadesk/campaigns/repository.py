@@ -502,27 +502,43 @@ class CampaignRepository(Repository[Campaign]):
         return TierUsage(int(users), release)
 
     async def inflight_outcomes(self, campaign_id: uuid.UUID) -> list[InflightOutcome]:
-        """Recipients handed to the sender whose message has left the queue (accepted, or failed)."""
-        stmt = (
-            select(
-                CampaignRecipient.id,
-                CampaignRecipient.attempts,
-                Message.status,
-                Message.error_code,
-                Message.error_title,
-                Message.sent_at,
-                Message.delivered_at,
-                Message.read_at,
-                Message.failed_at,
-            )
-            .join(Message, Message.id == CampaignRecipient.message_id)
-            .where(
-                CampaignRecipient.campaign_id == campaign_id,
-                CampaignRecipient.status == RecipientStatus.SENDING,
-                Message.status.not_in((MessageStatus.QUEUED, MessageStatus.SENDING)),
-            )
+        """Recipients handed to the sender whose message has left the queue (accepted, or failed).
+
+        Two index lookups (the pump's recipients index, then messages by id) rather than a join: a campaign's
+        recipients are written when it starts, before PostgreSQL has statistics for them, and the joined
+        form was then planned as a hash join over every message of the company, at each pump tick."""
+        inflight = select(
+            CampaignRecipient.message_id, CampaignRecipient.id, CampaignRecipient.attempts
+        ).where(
+            CampaignRecipient.campaign_id == campaign_id,
+            CampaignRecipient.status == RecipientStatus.SENDING,
+            CampaignRecipient.message_id.is_not(None),
         )
-        return [InflightOutcome(*row) for row in (await self.session.execute(stmt)).all()]
+        recipients = {m: (r, a) for m, r, a in (await self.session.execute(inflight)).all()}
+        if not recipients:
+            return []
+        left = select(
+            Message.id,
+            Message.status,
+            Message.error_code,
+            Message.error_title,
+            Message.sent_at,
+            Message.delivered_at,
+            Message.read_at,
+            Message.failed_at,
+        ).where(
+            Message.id.in_(sorted(recipients)),
+            Message.status.not_in((MessageStatus.QUEUED, MessageStatus.SENDING)),
+        )
+        outcomes = []
+        for message_id, status, code, title, sent, delivered, read, failed in (
+            await self.session.execute(left)
+        ).all():
+            recipient_id, attempts = recipients[message_id]
+            outcomes.append(
+                InflightOutcome(recipient_id, attempts, status, code, title, sent, delivered, read, failed)
+            )
+        return outcomes
 
     async def update_recipients(self, values: list[dict[str, Any]], *, only_if: RecipientStatus) -> None:
         """Set columns of many recipients by id (`rid` + the same columns in every row), in one executemany;

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from sqlalchemy import ColumnElement, or_, select, text
+from sqlalchemy import ColumnElement, and_, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wadesk.campaigns import service as campaigns
@@ -245,7 +245,8 @@ async def lock_status_targets(
     which locks recipients in id order) then wait for each other in one order instead of deadlocking, and
     each status finds its message without a query of its own (`_find_status_target`). The customers whose
     contact a status may fill in are locked first, as inbound batches lock them (`lock_contacts`)."""
-    wanted: dict[uuid.UUID, tuple[set[str], set[uuid.UUID]]] = {}
+    # Per company: the wamids each of its numbers' statuses name, and our ids from their callback data.
+    wanted: dict[uuid.UUID, tuple[dict[uuid.UUID, set[str]], set[uuid.UUID]]] = {}
     contact_locks: set[int] = set()
     learning: dict[uuid.UUID, set[str]] = {}  # companies some of whose statuses may fill in their contact
     for updates, only_tenant in deliveries:
@@ -256,8 +257,8 @@ async def lock_status_targets(
             number = await _number_by_meta_id(session, update.phone_number_id, outcome)
             if number is None:
                 continue
-            wamids, ids = wanted.setdefault(number.tenant_id, (set(), set()))
-            wamids.add(update.wamid)
+            wamids, ids = wanted.setdefault(number.tenant_id, ({}, set()))
+            wamids.setdefault(number.id, set()).add(update.wamid)
             callback = _callback_message_id(update)
             if callback is not None:
                 ids.add(callback)
@@ -274,9 +275,14 @@ async def lock_status_targets(
     for tenant_id in sorted(wanted):
         wamids, ids = wanted[tenant_id]
         scope_to_tenant(session, tenant_id)
-        named: ColumnElement[bool] = Message.wamid.in_(sorted(wamids))
-        if ids:
-            named = or_(named, Message.id.in_(sorted(ids)))
+        # A wamid is unique per number (and indexed so): each is looked up with its number.
+        named: ColumnElement[bool] = or_(
+            *(
+                and_(Message.phone_number_id == number_id, Message.wamid.in_(sorted(numbered)))
+                for number_id, numbered in sorted(wamids.items())
+            ),
+            *([Message.id.in_(sorted(ids))] if ids else []),
+        )
         stmt = (
             select(Message)
             .where(named, Message.direction == Direction.OUTBOUND)
