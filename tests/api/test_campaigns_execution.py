@@ -4,6 +4,7 @@ dies, Meta pausing the template or downgrading the number, throughput errors, re
 from __future__ import annotations
 
 import asyncio
+import uuid
 import zlib
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -17,8 +18,10 @@ from test_campaigns_kit import World, campaign_world
 
 from conftest import assert_error, register
 from wadesk.campaigns.models import Campaign, CampaignRecipient, RecipientStatus
+from wadesk.campaigns.repository import CampaignRepository
 from wadesk.campaigns.service import sweep_campaigns
 from wadesk.config import Settings
+from wadesk.contacts.models import Contact
 from wadesk.db.base import utcnow
 from wadesk.messages import tasks as message_tasks
 from wadesk.messages.models import Message, MessageStatus
@@ -456,3 +459,46 @@ async def test_a_csv_upload_needs_text_csv_and_a_csv_audience(world: World) -> N
         422,
         "csv_empty",
     )
+
+
+async def test_a_tagged_audience_is_written_batch_by_batch_with_any_or_all_tags_and_none_excluded(
+    world: World,
+) -> None:
+    only_vip = await world.add_contacts(3, tags=["vip"], prefix="1555710")
+    vip_spring = await world.add_contacts(3, tags=["vip", "spring"], prefix="1555711")
+    banned = await world.add_contacts(2, tags=["vip", "spring", "banned"], prefix="1555712")
+    opted_out = await world.add_contacts(1, tags=["spring"], prefix="1555713", opted_out=True)
+    await world.add_contacts(2, tags=["other"], prefix="1555714")
+    cases = [
+        ({"tags": ["vip", "spring"]}, only_vip + vip_spring + banned + opted_out),
+        ({"tags": ["vip", "spring"], "tagMatch": "all"}, vip_spring + banned),
+        ({"tags": ["vip", "spring"], "excludeTags": ["banned"]}, only_vip + vip_spring + opted_out),
+    ]
+    for audience, expected in cases:
+        created = await world.create(audience={"source": "contacts", **audience})
+        async with db(world.app, world.tenant_id) as session:
+            repo = CampaignRepository(session)
+            campaign = await repo.get_for_update(uuid.UUID(created["id"]))
+            assert campaign is not None
+            after, batches = None, 0
+            while True:  # batches of two, as the pump's batches of a thousand
+                read, after = await repo.materialise_contacts(
+                    campaign, campaign.audience, after=after, batch=2
+                )
+                batches += 1
+                if read < 2:
+                    break
+            written = (
+                await session.execute(
+                    select(Contact.wa_id, CampaignRecipient.status, CampaignRecipient.skip_reason)
+                    .join(Contact, Contact.id == CampaignRecipient.contact_id)
+                    .where(CampaignRecipient.campaign_id == campaign.id)
+                )
+            ).all()
+        assert sorted(wa_id for wa_id, _, _ in written) == sorted(expected), audience
+        assert batches > 2
+        for wa_id, status, reason in written:
+            if wa_id in opted_out:
+                assert (status, reason) == (RecipientStatus.SKIPPED, "opted_out")
+            else:
+                assert (status, reason) == (RecipientStatus.QUEUED, None)

@@ -101,10 +101,11 @@ def clean_tags(values: Any) -> list[str]:
     return sorted({" ".join(str(v).split()).lower()[:64] for v in values or [] if str(v).strip()})
 
 
-def contact_audience_filter(spec: dict[str, Any]) -> list[ColumnElement[bool]]:
-    """The WHERE conditions on `contacts` for a contacts audience (tags via `contact_tags`, attributes)."""
+def contact_audience_filter(spec: dict[str, Any], *, tags_matched: bool = False) -> list[ColumnElement[bool]]:
+    """The WHERE conditions on `contacts` for a contacts audience (tags via `contact_tags`, attributes);
+    without the tags the audience asks for when `tags_matched` (the caller picked the contacts by tag)."""
     conditions: list[ColumnElement[bool]] = []
-    tags = clean_tags(spec.get("tags"))
+    tags = [] if tags_matched else clean_tags(spec.get("tags"))
     if tags:
         tagged = and_(
             ContactTag.contact_id == Contact.id,
@@ -288,13 +289,41 @@ class CampaignRepository(Repository[Campaign]):
         """Write the next `batch` matching contacts (by id) as recipients; unreachable ones as skipped.
 
         Returns (contacts read, last contact id). Duplicates are ignored (one row per contact), so running a
-        batch twice after a crash writes nothing new."""
-        stmt = select(Contact.id, unreachable_reason()).where(*contact_audience_filter(spec))
-        if after is not None:
-            stmt = stmt.where(Contact.id > after)
-        rows = (await self.session.execute(stmt.order_by(Contact.id).limit(batch))).all()
-        if not rows:
-            return 0, after
+        batch twice after a crash writes nothing new.
+
+        A tagged audience is read from `contact_tags` first (the next `batch` tagged contacts in id order, on
+        its `(tenant_id, tag, contact_id)` index), then only those contacts are filtered: a plan that holds
+        without statistics — a company that imported its contacts a minute ago, whose rows PostgreSQL
+        cannot estimate yet. The correlated form was then planned as a nested loop reading every tagged
+        contact once per contact: over a second per batch at 3,000 contacts, quadratic beyond."""
+        tags = clean_tags(spec.get("tags"))
+        if tags:
+            tagged = select(ContactTag.contact_id).where(
+                ContactTag.tenant_id == campaign.tenant_id, ContactTag.tag.in_(tags)
+            )
+            if after is not None:
+                tagged = tagged.where(ContactTag.contact_id > after)
+            tagged = tagged.group_by(ContactTag.contact_id)
+            if spec.get("tagMatch") == "all":
+                tagged = tagged.having(func.count(distinct(ContactTag.tag)) == len(tags))
+            ids = list(
+                (await self.session.execute(tagged.order_by(ContactTag.contact_id).limit(batch))).scalars()
+            )
+            if not ids:
+                return 0, after
+            chosen = select(Contact.id, unreachable_reason()).where(
+                Contact.id.in_(ids), *contact_audience_filter(spec, tags_matched=True)
+            )
+            rows = (await self.session.execute(chosen.order_by(Contact.id))).all()
+            read, last = len(ids), ids[-1]
+        else:
+            stmt = select(Contact.id, unreachable_reason()).where(*contact_audience_filter(spec))
+            if after is not None:
+                stmt = stmt.where(Contact.id > after)
+            rows = (await self.session.execute(stmt.order_by(Contact.id).limit(batch))).all()
+            if not rows:
+                return 0, after
+            read, last = len(rows), rows[-1][0]
         now = utcnow()
         await self.insert_recipients(
             [
@@ -312,7 +341,7 @@ class CampaignRepository(Repository[Campaign]):
                 for contact_id, reason in rows
             ]
         )
-        return len(rows), rows[-1][0]
+        return read, last
 
     async def insert_recipients(self, values: list[dict[str, Any]]) -> None:
         if not values:
