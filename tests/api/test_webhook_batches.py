@@ -30,6 +30,7 @@ from pipeline_kit import (
 )
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
+from test_statement_counts import counting_statements
 
 from conftest import register
 from wadesk.config import Settings
@@ -272,3 +273,30 @@ async def test_a_job_s_probe_finds_its_delivery_waiting_only_while_received_and_
             update(WebhookEvent).where(WebhookEvent.id == key).values(status=WebhookEventStatus.PROCESSED)
         )
     assert not await waiting(engine, key)
+
+
+async def test_a_batch_from_known_customers_costs_one_insert_per_message_beyond_its_fixed_statements(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    if not batches(app):
+        pytest.skip("SQLite applies one delivery per transaction")
+    admin = await register(client, "Flush Ltd")
+    await connect_payload_numbers(admin)
+    customers = ["16505550101", "16505550102"]
+    first = await store(app, *(text_from(c, f"wamid.known-{c}", 1749418000, "hello") for c in customers))
+    assert await process_webhook_event(str(first[0])) == "processed"
+
+    async def statements_for(count: int, tag: str, sent_from: int) -> int:
+        ids = await store(
+            app,
+            *(text_from(customers[k % 2], f"wamid.{tag}-{k}", sent_from + k, f"m{k}") for k in range(count)),
+        )
+        with counting_statements(app) as statements:
+            assert await process_webhook_event(str(ids[0])) == "processed"
+        assert await statuses(app, ids) == ["processed"] * count
+        return len(statements)
+
+    # Each message is one INSERT; its contact's and conversation's changes are written with the others'.
+    four = await statements_for(4, "four", sent_from=1749418100)
+    eight = await statements_for(8, "eight", sent_from=1749418200)
+    assert eight - four == 4
