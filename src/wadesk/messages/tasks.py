@@ -167,15 +167,13 @@ async def _claim(session: AsyncSession, message_id: uuid.UUID) -> bool:
     """Take a queued message, or one whose claim expired (its worker died mid-send), in the session's
     transaction; the caller commits the claim before calling Meta."""
     now = utcnow()
-    claim = update(Message).values(
-        status=MessageStatus.SENDING, attempts=Message.attempts + 1, updated_at=now
-    )
-    mine = Message.id == message_id, Message.direction == Direction.OUTBOUND
-    queued = claim.where(*mine, Message.status == MessageStatus.QUEUED)
-    if await _rowcount(session, queued):
+    if await _rowcount(session, _claim_queued_statement([message_id], now)):
         return True
-    expired = claim.where(
-        *mine, Message.status == MessageStatus.SENDING, Message.updated_at < now - CLAIM_EXPIRES_AFTER
+    expired = _claim_statement(now).where(
+        Message.id == message_id,
+        Message.direction == Direction.OUTBOUND,
+        Message.status == MessageStatus.SENDING,
+        Message.updated_at < now - CLAIM_EXPIRES_AFTER,
     )
     if not await _rowcount(session, expired):
         return False
@@ -186,6 +184,17 @@ async def _claim(session: AsyncSession, message_id: uuid.UUID) -> bool:
         log.warning("send_takeover_deferred", message_id=str(message_id))
         return False
     return True
+
+
+def _claim_statement(now: datetime) -> Update:
+    """`queued → sending` (or a takeover): the claim that lets exactly one job send a message."""
+    return update(Message).values(status=MessageStatus.SENDING, attempts=Message.attempts + 1, updated_at=now)
+
+
+def _claim_queued_statement(keys: list[uuid.UUID], now: datetime) -> Update:
+    return _claim_statement(now).where(
+        Message.id.in_(keys), Message.direction == Direction.OUTBOUND, Message.status == MessageStatus.QUEUED
+    )
 
 
 async def _rowcount(session: AsyncSession, statement: Update) -> int:
@@ -273,8 +282,12 @@ async def send_messages(message_ids: list[str], tenant_id: str) -> str:
     try:
         while pending:
             done, pending = await asyncio.wait(pending, timeout=RECORD_EVERY)
-            errors += [error for task in done if (error := task.exception()) is not None]
-            results = [result for task in done if task.exception() is None and (result := task.result())]
+            results = []
+            for task in done:
+                if (error := task.exception()) is not None:
+                    errors.append(error)
+                elif (result := task.result()) is not None:
+                    results.append(result)
             await _record_successes(runtime, tenant, results)
             accepted += len(results)
     finally:
@@ -294,13 +307,7 @@ RECORD_EVERY = 0.1
 async def _claim_queued(session: AsyncSession, keys: list[uuid.UUID]) -> list[uuid.UUID]:
     """Claim those of `keys` still queued, in one statement; the ids claimed, in the order of `keys`."""
     statement = (
-        update(Message)
-        .where(
-            Message.id.in_(keys),
-            Message.direction == Direction.OUTBOUND,
-            Message.status == MessageStatus.QUEUED,
-        )
-        .values(status=MessageStatus.SENDING, attempts=Message.attempts + 1, updated_at=utcnow())
+        _claim_queued_statement(keys, utcnow())
         .returning(Message.id)
         .execution_options(synchronize_session=False)
     )
