@@ -988,9 +988,7 @@ async def record_reply(
             continue
         recipient.status = RecipientStatus.REPLIED
         recipient.replied_at = at
-        campaign = await session.get(Campaign, recipient.campaign_id)
-        if campaign is not None:
-            _notify_after_commit(session, campaign.tenant_id, campaign.id)
+        _notify_after_commit(session, recipient.tenant_id, recipient.campaign_id)
 
 
 async def template_changed(session: AsyncSession, template: Template) -> None:
