@@ -150,7 +150,11 @@ async def test_meta_webhooks_and_health_probes_are_never_limited(limited_app: Li
             )
             assert handshake.status_code == 403
             for path in ("/api/health", "/api/health/live", "/api/health/ready"):
-                assert (await http.get(path)).status_code == 200
+                probe = await http.get(path)
+                # The probe's own answer: 200, or 503 when a dependency check timed out on a loaded machine
+                # (seen once in a full run); never the limiter's 429.
+                assert probe.status_code in (200, 503), probe.text
+                assert probe.json()["status"] in ("ok", "ready", "degraded", "not_ready"), probe.text
         # Ordinary API calls are limited as configured.
         statuses = [(await http.get("/api/auth/me")).status_code for _ in range(3)]
         assert statuses == [401, 401, 429]
@@ -181,7 +185,7 @@ async def test_processes_sharing_redis_share_the_counters(limited_app: Limited) 
     overrides = {"redis_url": REDIS_URL, "rate_limit_anonymous": "4/minute", "client_address": address}
     async with limited_app(**overrides) as (_, one), limited_app(**overrides) as (_, two):
         login = {"email": f"nobody-{uuid.uuid4().hex[:8]}@example.com", "password": "x"}
-        statuses = await asyncio.gather(
-            *(http.post("/api/auth/login", json=login) for http in (one, two) * 3)
-        )
-        assert sorted(r.status_code for r in statuses) == [401] * 4 + [429] * 2
+        # One after another, alternating: six connections opened at once to a loaded Redis once timed out, and
+        # the limiter rightly serves when its store is unreachable.
+        statuses = [(await http.post("/api/auth/login", json=login)).status_code for http in (one, two) * 3]
+        assert statuses == [401] * 4 + [429] * 2
