@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     simulator_ambient_seconds: float = 0
     simulator_duplicate_ratio: float = Field(default=0.05, ge=0, le=1)
     simulator_out_of_order_ratio: float = Field(default=0.05, ge=0, le=1)
+    # > 0: the simulator posts a number's statuses due within this window together, as Meta batches them.
+    simulator_status_batch_seconds: float = Field(default=0.0, ge=0, le=10)
     public_url: str = "http://127.0.0.1:8000"
 
     access_token_ttl_seconds: int = Field(default=900, ge=10)

@@ -38,6 +38,7 @@ def simulator_config_for(
         webhook_transport=transport,
         duplicate_ratio=settings.simulator_duplicate_ratio,
         out_of_order_ratio=settings.simulator_out_of_order_ratio,
+        status_batch_seconds=settings.simulator_status_batch_seconds,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -19,6 +20,14 @@ async def send_and_settle(harness, body: dict[str, Any]) -> str:
     response = await harness.send(body)
     assert response.status_code == 200, response.text
     await harness.sim.drain(timeout=5)
+    wamid = response.json()["messages"][0]["id"]
+    assert isinstance(wamid, str)
+    return wamid
+
+
+async def send_and_settle_later(harness, body: dict[str, Any]) -> str:
+    response = await harness.send(body)
+    assert response.status_code == 200, response.text
     wamid = response.json()["messages"][0]["id"]
     assert isinstance(wamid, str)
     return wamid
@@ -274,3 +283,37 @@ async def test_wrong_token_requests_are_still_counted(harness):
 
     assert harness.sim.stats.total_calls(PHONE_NUMBER_ID) == 1
     assert harness.sim.stats.responses_by_code == {"190": 1}
+
+
+async def test_with_a_batch_window_a_numbers_due_statuses_arrive_together(make_harness):
+    harness = make_harness(
+        status_batch_seconds=0.2, status_delays=StatusDelays(sent=0.0, delivered=None, read=None)
+    )
+    customers = [f"1555012{n:04d}" for n in range(5)]
+    wamids = [await send_and_settle_later(harness, text_message(to="+" + customer)) for customer in customers]
+    await harness.sim.drain(timeout=5)
+
+    [hook] = harness.receiver.received  # one signed webhook for the five sends
+    assert hook.signature_valid
+    assert [s["id"] for s in hook.value["statuses"]] == wamids
+    assert {s["recipient_id"] for s in hook.value["statuses"]} == set(customers)
+    assert {s["status"] for s in hook.value["statuses"]} == {"sent"}
+    assert harness.sim.stats.status_webhooks["sent"] == 5
+    assert harness.sim.stats.webhooks_delivered == 1
+
+
+async def test_a_batch_holds_at_most_metas_thousand_updates(make_harness, monkeypatch):
+    from wadesk.whatsapp.simulator import engine
+
+    monkeypatch.setattr(engine, "MAX_STATUSES_PER_WEBHOOK", 2)
+    harness = make_harness(
+        status_batch_seconds=5.0, status_delays=StatusDelays(sent=0.0, delivered=None, read=None)
+    )
+    for n in range(3):
+        await send_and_settle_later(harness, text_message(to=f"+1555013{n:04d}"))
+    await asyncio.sleep(0.1)
+
+    # The full batch went at once; the third status waits for its window.
+    assert [len(h.value["statuses"]) for h in harness.receiver.received] == [2]
+    await harness.sim.drain(timeout=10)
+    assert [len(h.value["statuses"]) for h in harness.receiver.received] == [2, 1]

@@ -99,7 +99,9 @@ class SimulatorConfig:
 
     `duplicate_ratio` is the share of status webhooks delivered twice; `out_of_order_ratio` the share of sent
     messages whose status webhooks arrive with two of them swapped. `seed` makes those choices (and ambient
-    traffic) repeatable. `clock` (unix seconds) drives throughput windows and payload timestamps; delays are
+    traffic) repeatable. `status_batch_seconds` > 0 posts the statuses of a number that fall due within that
+    many seconds together, in one webhook of up to 1,000 (Meta aggregates event notifications "in a batch with
+    a maximum of 1000 updates", though it does not guarantee it); 0 posts each status on its own. `clock` (unix seconds) drives throughput windows and payload timestamps; delays are
     real `asyncio.sleep`s.
 
     `public_url` is the absolute URL the simulator is reachable at (e.g. `http://127.0.0.1:8000/simulator`);
@@ -114,6 +116,7 @@ class SimulatorConfig:
     template_review_delay: float = 1.0
     duplicate_ratio: float = 0.0
     out_of_order_ratio: float = 0.0
+    status_batch_seconds: float = 0.0
     seed: int | None = None
     http_client_factory: Callable[[], httpx.AsyncClient] | None = None
     webhook_transport: httpx.AsyncBaseTransport | None = None
@@ -133,6 +136,8 @@ class SimulatorConfig:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {value}")
+        if self.status_batch_seconds < 0:
+            raise ValueError("status_batch_seconds must not be negative")
         if self.webhook_max_attempts < 1:
             raise ValueError("webhook_max_attempts must be at least 1")
         if self.ambient_interval is not None and self.ambient_interval <= 0:

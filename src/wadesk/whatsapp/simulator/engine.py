@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import dataclasses
 import random
 from collections import OrderedDict, deque
 from collections.abc import Coroutine, Iterable
@@ -54,6 +55,8 @@ CONVERSATION_SECONDS = 24 * 3600
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 1000
 _MAX_REMEMBERED_MESSAGES = 10_000
+# "Event Notifications are aggregated and sent in a batch with a maximum of 1000 updates."
+MAX_STATUSES_PER_WEBHOOK = 1000
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,29 @@ def decode_cursor(cursor: str) -> int:
     return position
 
 
+@dataclass(frozen=True)
+class PlannedStatus:
+    """One status webhook of a sent message: when it is due (seconds after the send) and what it says."""
+
+    offset: float
+    status: str
+    number: SimulatedPhoneNumber
+    item: dict[str, Any]
+    contacts: list[dict[str, Any]] | None
+
+
+def _statuses_webhook(
+    number: SimulatedPhoneNumber, statuses: list[dict[str, Any]], contacts: list[dict[str, Any]] | None
+) -> dict[str, Any]:
+    return messages_webhook(
+        waba_id=number.waba_id,
+        phone_number_id=number.phone_number_id,
+        display_phone_number=number.display_phone_number,
+        contacts=contacts,
+        statuses=statuses,
+    )
+
+
 class Simulator:
     """A fake Meta Graph API with its own clock, registry and background webhook deliveries.
 
@@ -124,6 +150,8 @@ class Simulator:
         self._profiles: dict[str, str] = {}
         self._expired_tokens: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._status_batches: dict[str, list[PlannedStatus]] = {}
+        self._batch_timers: dict[str, asyncio.TimerHandle] = {}
         self._client: httpx.AsyncClient | None = None
         self._ambient: asyncio.Task[None] | None = None
         for number in config.phone_numbers:
@@ -286,8 +314,8 @@ class Simulator:
 
     def _plan_statuses(
         self, number: SimulatedPhoneNumber, sent: SentMessage, category: str
-    ) -> list[tuple[float, bytes, str]]:
-        """(offset in seconds, raw webhook body, status) for each status delivery, duplicates included."""
+    ) -> list[PlannedStatus]:
+        """Each status delivery of one sent message, in posting order, duplicates included."""
         delays = self.config.status_delays
         failure = RESERVED_FAILED_RECIPIENTS.get(sent.wa_id)
         events: list[tuple[str, float]] = [("failed" if failure else "sent", delays.sent)]
@@ -301,7 +329,7 @@ class Simulator:
         pricing_status = "delivered" if any(e == "delivered" for e, _ in events) else "read"
         known_name = self._profiles.get(sent.wa_id)
 
-        planned: list[tuple[float, dict[str, Any], str]] = []
+        planned: list[PlannedStatus] = []
         for status, offset in events:
             timestamp = int(sent.accepted_at + offset)
             if status == "failed":
@@ -339,38 +367,61 @@ class Simulator:
                     if known_name
                     else None
                 )
-            payload = messages_webhook(
-                waba_id=number.waba_id,
-                phone_number_id=number.phone_number_id,
-                display_phone_number=number.display_phone_number,
-                contacts=contacts,
-                statuses=[item],
-            )
-            planned.append((offset, payload, status))
+            planned.append(PlannedStatus(offset, status, number, item, contacts))
 
         if len(planned) > 1 and self._rng.random() < self.config.out_of_order_ratio:
             i = self._rng.randrange(len(planned) - 1)
-            (first_at, first, first_status), (second_at, second, second_status) = planned[i], planned[i + 1]
-            planned[i] = (first_at, second, second_status)
-            planned[i + 1] = (second_at, first, first_status)
+            first, second = planned[i], planned[i + 1]
+            planned[i] = dataclasses.replace(second, offset=first.offset)
+            planned[i + 1] = dataclasses.replace(first, offset=second.offset)
 
-        deliveries: list[tuple[float, bytes, str]] = []
-        for offset, payload, status in planned:
-            raw = encode_webhook(payload)
-            deliveries.append((offset, raw, status))
+        deliveries: list[PlannedStatus] = []
+        for delivery in planned:
+            deliveries.append(delivery)
             if self._rng.random() < self.config.duplicate_ratio:
-                deliveries.append((offset, raw, status))
+                deliveries.append(delivery)
         return deliveries
 
-    async def _deliver_statuses(self, deliveries: list[tuple[float, bytes, str]]) -> None:
+    async def _deliver_statuses(self, deliveries: list[PlannedStatus]) -> None:
         loop = asyncio.get_running_loop()
         started = loop.time()
-        for offset, raw, status in deliveries:
-            wait = started + offset - loop.time()
+        for delivery in deliveries:
+            wait = started + delivery.offset - loop.time()
             if wait > 0:
                 await asyncio.sleep(wait)
-            self.stats.status_webhooks[status] += 1
-            await self.deliver_webhook(raw, field="messages")
+            self.stats.status_webhooks[delivery.status] += 1
+            if self.config.status_batch_seconds > 0:
+                self._batch_status(delivery)
+            else:
+                await self.deliver_webhook(
+                    _statuses_webhook(delivery.number, [delivery.item], delivery.contacts), field="messages"
+                )
+
+    def _batch_status(self, delivery: PlannedStatus) -> None:
+        """Add a due status to its number's next batch, posted `status_batch_seconds` after the batch's first
+        status or as soon as it holds Meta's maximum of 1,000 updates."""
+        number_id = delivery.number.phone_number_id
+        batch = self._status_batches.get(number_id)
+        if batch is None:
+            batch = self._status_batches[number_id] = []
+            self._batch_timers[number_id] = asyncio.get_running_loop().call_later(
+                self.config.status_batch_seconds, self._post_status_batch, number_id, batch
+            )
+        batch.append(delivery)
+        if len(batch) >= MAX_STATUSES_PER_WEBHOOK:
+            self._post_status_batch(number_id, batch)
+
+    def _post_status_batch(self, number_id: str, batch: list[PlannedStatus]) -> None:
+        if self._status_batches.get(number_id) is not batch:
+            return  # already posted (it filled up before its timer)
+        del self._status_batches[number_id]
+        self._batch_timers.pop(number_id).cancel()
+        contacts: dict[str, dict[str, Any]] = {}
+        for delivery in batch:
+            for contact in delivery.contacts or ():
+                contacts.setdefault(str(contact.get("wa_id")), contact)
+        payload = _statuses_webhook(batch[0].number, [d.item for d in batch], list(contacts.values()) or None)
+        self._spawn(self.deliver_webhook(payload, field="messages"))
 
     # --- webhook delivery -----------------------------------------------------------------------------------
 
@@ -424,8 +475,11 @@ class Simulator:
     async def drain(self, timeout: float | None = None) -> None:
         """Wait until every scheduled webhook (status, template review) has been delivered."""
         async with asyncio.timeout(timeout):
-            while self._tasks:
-                await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            while self._tasks or self._status_batches:
+                if self._tasks:
+                    await asyncio.gather(*list(self._tasks), return_exceptions=True)
+                else:  # statuses waiting for their batch to be posted
+                    await asyncio.sleep(self.config.status_batch_seconds / 2)
 
     async def start(self) -> None:
         """Start what the configuration asks to run in the background (ambient traffic)."""
@@ -435,6 +489,10 @@ class Simulator:
     async def aclose(self) -> None:
         """Cancel background work and close the webhook client."""
         await self.stop_ambient()
+        for timer in self._batch_timers.values():
+            timer.cancel()
+        self._batch_timers.clear()
+        self._status_batches.clear()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
