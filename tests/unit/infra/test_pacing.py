@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
 
 from wadesk.infra import metrics, pacing
@@ -69,3 +72,30 @@ async def test_a_send_that_wakes_late_gives_its_slot_up_and_takes_the_next_free_
     departed = clock.now
     await pacer.wait_for_slot("late", 5)
     assert clock.now - departed == pytest.approx(interval)
+
+
+async def test_however_busy_the_worker_no_second_sees_more_sends_than_the_limit() -> None:
+    """Real time: 120 sends wait at once while another job keeps blocking the event loop for 100 ms, so
+    many wake late together; those give their slots up rather than leave in a bunch."""
+    pacer = InProcessPacer()
+    loop = asyncio.get_running_loop()
+    departures: list[float] = []
+    sending = True
+
+    async def busy_job() -> None:
+        while sending:
+            time.sleep(0.1)  # synchronous work: nothing else runs meanwhile
+            await asyncio.sleep(0.05)
+
+    async def send() -> None:
+        await pacer.wait_for_slot("busy", 80)
+        departures.append(loop.time())
+
+    stalls = asyncio.ensure_future(busy_job())
+    try:
+        await asyncio.gather(*(send() for _ in range(120)))
+    finally:
+        sending = False
+        await stalls
+    assert len(departures) == 120
+    assert most_in_one_second(sorted(departures)) <= 80
