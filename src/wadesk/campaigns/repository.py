@@ -628,9 +628,13 @@ class CampaignRepository(Repository[Campaign]):
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def failed_codes(self, campaign_id: uuid.UUID) -> list[int | None]:
-        stmt = select(distinct(CampaignRecipient.error_code)).where(
-            CampaignRecipient.campaign_id == campaign_id,
-            CampaignRecipient.status == RecipientStatus.FAILED,
+        stmt = (
+            select(CampaignRecipient.error_code)
+            .where(
+                CampaignRecipient.campaign_id == campaign_id,
+                CampaignRecipient.status == RecipientStatus.FAILED,
+            )
+            .distinct()
         )
         return list((await self.session.execute(stmt)).scalars())
 
