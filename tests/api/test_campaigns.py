@@ -135,6 +135,8 @@ async def test_preview_counts_contacts_with_any_or_all_of_the_tags_less_the_excl
         ({"tags": ["vip", "spring"], "tagMatch": "all", "excludeTags": ["banned"]}, vip_spring + blocked),
         ({"tags": ["vip", "nobody"], "tagMatch": "all"}, []),
         ({"tags": ["spring"], "tagMatch": "all", "excludeTags": ["vip"]}, opted_out),
+        ({"tags": ["vip", "spring"], "excludeTags": ["vip"]}, opted_out),
+        ({"tags": ["banned"], "tagMatch": "all", "excludeTags": ["nobody"]}, banned),
     ]
     for audience, expected in cases:
         response = await world.admin.post(
