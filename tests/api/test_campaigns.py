@@ -18,6 +18,7 @@ from conftest import assert_error, register
 from wadesk.campaigns.models import Campaign
 from wadesk.campaigns.service import sweep_campaigns
 from wadesk.config import Settings
+from wadesk.contacts.models import Contact
 from wadesk.integrations.models import OutboundDelivery
 from wadesk.messages.models import Message
 from wadesk.ops.models import AuditEntry
@@ -107,6 +108,65 @@ async def test_preview_counts_the_audience_and_renders_one_recipients_message(wo
     )
     assert preview["sample"]["problems"] == []
     assert preview["mappingProblems"] == []
+
+
+async def test_preview_counts_contacts_with_any_or_all_of_the_tags_less_the_excluded_and_only_the_tenants_own(
+    world: World,
+) -> None:
+    only_vip = await world.add_contacts(2, tags=["vip"], prefix="1555730")
+    vip_spring = await world.add_contacts(2, tags=["vip", "spring"], prefix="1555731")
+    banned = await world.add_contacts(1, tags=["vip", "spring", "banned"], prefix="1555732")
+    opted_out = await world.add_contacts(1, tags=["spring"], prefix="1555733", opted_out=True)
+    blocked = await world.add_contacts(1, tags=["vip", "spring"], prefix="1555734", blocked=True)
+    await world.add_contacts(2, tags=["other"], prefix="1555735")
+    # Another company's contacts carry the same tags: they are neither counted nor sampled.
+    other = await register(world.http, "Audience Other Co")
+    async with db(world.app, other.tenant_id) as session:
+        session.add_all(
+            Contact(wa_id=f"1555736{n:04d}", name="Elsewhere", tags=["vip", "spring", "other"])
+            for n in range(3)
+        )
+    mapping = {"body": {**ORDER_MAPPING["body"], "1": {"source": "contact", "field": "waId"}}}
+    template_id = await world.template_id("order_update")
+    cases = [
+        ({"tags": ["vip", "spring"]}, only_vip + vip_spring + banned + opted_out + blocked),
+        ({"tags": ["Spring ", "VIP"], "tagMatch": "all"}, vip_spring + banned + blocked),
+        ({"tags": ["vip", "spring"], "excludeTags": ["banned"]}, only_vip + vip_spring + opted_out + blocked),
+        ({"tags": ["vip", "spring"], "tagMatch": "all", "excludeTags": ["banned"]}, vip_spring + blocked),
+        ({"tags": ["vip", "nobody"], "tagMatch": "all"}, []),
+        ({"tags": ["spring"], "tagMatch": "all", "excludeTags": ["vip"]}, opted_out),
+        ({"tags": ["vip", "spring"], "excludeTags": ["vip"]}, opted_out),
+        ({"tags": ["banned"], "tagMatch": "all", "excludeTags": ["nobody"]}, banned),
+    ]
+    for audience, expected in cases:
+        response = await world.admin.post(
+            "/api/campaigns/preview",
+            json={
+                "phoneNumberId": world.meta_number_id,
+                "templateId": template_id,
+                "audience": {"source": "contacts", **audience},
+                "parameterMapping": mapping,
+            },
+        )
+        assert response.status_code == 200, response.text
+        preview = response.json()
+        skipped = {
+            "opted_out": len(set(expected) & set(opted_out)),
+            "blocked": len(set(expected) & set(blocked)),
+        }
+        eligible = sorted(set(expected) - set(opted_out) - set(blocked))
+        assert preview["total"] == len(expected), audience
+        assert preview["eligible"] == len(eligible), audience
+        assert preview["skipped"] == [{"reason": r, "count": n} for r, n in skipped.items() if n], audience
+        if not eligible:
+            assert preview["sample"] is None, audience
+            continue
+        async with db(world.app, world.tenant_id) as session:
+            first = await session.scalar(
+                select(Contact.wa_id).where(Contact.wa_id.in_(eligible)).order_by(Contact.id).limit(1)
+            )
+        assert preview["sample"]["contact"]["waId"] == first, audience
+        assert preview["sample"]["rendered"].startswith(f"Hi {first}, your order #4521"), audience
 
 
 async def test_a_mapping_that_misses_a_placeholder_is_refused_with_the_problems(world: World) -> None:

@@ -625,24 +625,24 @@ async def preview_audience(ctx: Ctx, data: CampaignPreviewIn) -> AudiencePreview
     number = await require_active_number(ctx.session, data.phone_number_id)
     template = await _template_for(ctx.session, number, data.template_id)
     spec = data.audience.model_dump(mode="json", by_alias=True)
-    return await _preview(ctx.session, template, spec, data.parameter_mapping.stored(), None)
+    return await _preview(ctx, template, spec, data.parameter_mapping.stored(), None)
 
 
 async def preview_campaign(ctx: Ctx, campaign_id: uuid.UUID) -> AudiencePreview:
     campaign = await get_campaign(ctx, campaign_id)
     template = await ctx.session.get(Template, campaign.template_id)
     assert template is not None
-    return await _preview(ctx.session, template, campaign.audience, campaign.parameter_mapping, campaign)
+    return await _preview(ctx, template, campaign.audience, campaign.parameter_mapping, campaign)
 
 
 async def _preview(
-    session: AsyncSession,
+    ctx: Ctx,
     template: Template,
     audience: dict[str, Any],
     mapping: dict[str, Any],
     campaign: Campaign | None,
 ) -> AudiencePreview:
-    repo = CampaignRepository(session)
+    repo = CampaignRepository(ctx.session)
     sample = None
     if audience.get("source") == "csv":
         # The upload left out invalid and repeated numbers; the stored recipients say who is reachable now.
@@ -659,9 +659,9 @@ async def _preview(
             invalid_number=invalid, duplicate=duplicates, opted_out=opted_out, blocked=blocked
         )
     else:
-        total, opted_out, blocked = await repo.audience_summary(audience)
+        total, opted_out, blocked = await repo.audience_summary(audience, tenant_id=ctx.tenant_id)
         skipped = _skipped_counts(opted_out=opted_out, blocked=blocked)
-        contact = await repo.first_eligible_contact(audience)
+        contact = await repo.first_eligible_contact(audience, tenant_id=ctx.tenant_id)
         if contact is not None:
             sample = _sample(template, mapping, contact, {})
     return AudiencePreview(
@@ -732,7 +732,7 @@ async def _require_ready(session: AsyncSession, campaign: Campaign) -> None:
     if campaign.audience.get("source") == "csv":
         empty = not await repo.has_status(campaign.id, RecipientStatus.QUEUED)
     else:
-        empty = (await repo.audience_summary(campaign.audience))[0] == 0
+        empty = (await repo.audience_summary(campaign.audience, tenant_id=campaign.tenant_id))[0] == 0
     if empty:
         raise Unprocessable("The audience has nobody to send to.", code="audience_empty")
 
