@@ -9,7 +9,8 @@ Topologies:
 - production (default): the way `deploy/` runs it, from bench.cluster: a scratch PostgreSQL database, a
   private Redis, `--workers` `wadesk worker` processes (Redis job stream, Redis-shared pacer) and a `wadesk
   serve` receiving the webhooks and the admin's calls; a second `wadesk serve` plays Meta (the simulator
-  mounted, its status webhooks posted to the first);
+  mounted, its status webhooks posted to the first: by default a number's statuses due within 0.25 s in one
+  webhook, as Meta aggregates them, `--status-batch-seconds 0` for one webhook per status);
 - embedded: one process (`create_app` under uvicorn, in-memory queue, in-process pacer), SQLite unless
   `--database-url` says otherwise.
 
@@ -492,8 +493,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--status-batch-seconds",
         type=float,
-        default=0.0,
-        help="the simulator posts a number's statuses due within this window in one webhook, as Meta may",
+        default=0.25,
+        help="the simulator posts a number's statuses due within this window in one webhook, as Meta batches "
+        "them under load (default 0.25; 0: one webhook per status)",
     )
     parser.add_argument("--workdir", type=Path, help="keep logs and data here (default: a temporary folder)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
