@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from dataclasses import dataclass, field
@@ -150,18 +151,31 @@ class WebhookReceiver:
     secret: str
     received: list[ReceivedWebhook] = field(default_factory=list)
     answers: list[int] = field(default_factory=list)  # statuses to answer first, then 200
+    delay: float = 0.0  # seconds each answer takes
+    in_flight: int = 0
+    most_in_flight: int = 0
 
     def __post_init__(self) -> None:
         self.app = FastAPI()
 
         @self.app.post("/api/webhook")
         async def webhook(request: Request) -> Response:
-            raw = await request.body()
-            valid = verify_signature(raw, request.headers.get(SIGNATURE_HEADER), [self.secret])
-            self.received.append(ReceivedWebhook(raw, dict(request.headers), valid))
-            if not valid:
-                return Response(status_code=401)
-            return Response(status_code=self.answers.pop(0) if self.answers else 200)
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            try:
+                if self.delay:
+                    await asyncio.sleep(self.delay)
+                return await self._answer(request)
+            finally:
+                self.in_flight -= 1
+
+    async def _answer(self, request: Request) -> Response:
+        raw = await request.body()
+        valid = verify_signature(raw, request.headers.get(SIGNATURE_HEADER), [self.secret])
+        self.received.append(ReceivedWebhook(raw, dict(request.headers), valid))
+        if not valid:
+            return Response(status_code=401)
+        return Response(status_code=self.answers.pop(0) if self.answers else 200)
 
     def statuses(self, wamid: str | None = None) -> list[dict[str, Any]]:
         found = []

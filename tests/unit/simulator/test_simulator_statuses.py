@@ -317,3 +317,16 @@ async def test_a_batch_holds_at_most_metas_thousand_updates(make_harness, monkey
     assert [len(h.value["statuses"]) for h in harness.receiver.received] == [2]
     await harness.sim.drain(timeout=10)
     assert [len(h.value["statuses"]) for h in harness.receiver.received] == [2, 1]
+
+
+async def test_no_more_webhooks_are_in_flight_than_the_concurrency_allows(make_harness, receiver):
+    receiver.delay = 0.02  # a slow endpoint: statuses pile up behind it
+    harness = make_harness(
+        webhook_concurrency=2, status_delays=StatusDelays(sent=0.0, delivered=None, read=None)
+    )
+    for n in range(6):
+        await send_and_settle_later(harness, text_message(to=f"+1555014{n:04d}"))
+    await harness.sim.drain(timeout=10)
+
+    assert len(receiver.statuses()) == 6
+    assert receiver.most_in_flight == 2

@@ -95,7 +95,8 @@ class SimulatorConfig:
 
     Webhooks go to `app_webhook_url`, signed with `app_secret`. They are posted with the client that
     `http_client_factory` returns, or else with a client over `webhook_transport` (tests pass an
-    `httpx.ASGITransport`), or else with a plain `httpx.AsyncClient`.
+    `httpx.ASGITransport`), or else with a plain `httpx.AsyncClient`; at most `webhook_concurrency` at a time
+    (the client keeps that many connections alive, where one connection per status opened and closed most).
 
     `duplicate_ratio` is the share of status webhooks delivered twice; `out_of_order_ratio` the share of sent
     messages whose status webhooks arrive with two of them swapped. `seed` makes those choices (and ambient
@@ -121,6 +122,7 @@ class SimulatorConfig:
     http_client_factory: Callable[[], httpx.AsyncClient] | None = None
     webhook_transport: httpx.AsyncBaseTransport | None = None
     webhook_timeout: float = 10.0
+    webhook_concurrency: int = 16
     webhook_max_attempts: int = 3
     webhook_retry_delay: float = 1.0
     clock: Callable[[], float] = time.time
@@ -138,6 +140,8 @@ class SimulatorConfig:
                 raise ValueError(f"{name} must be between 0 and 1, got {value}")
         if self.status_batch_seconds < 0:
             raise ValueError("status_batch_seconds must not be negative")
+        if self.webhook_concurrency < 1:
+            raise ValueError("webhook_concurrency must be at least 1")
         if self.webhook_max_attempts < 1:
             raise ValueError("webhook_max_attempts must be at least 1")
         if self.ambient_interval is not None and self.ambient_interval <= 0:

@@ -153,6 +153,7 @@ class Simulator:
         self._status_batches: dict[str, list[PlannedStatus]] = {}
         self._batch_timers: dict[str, asyncio.TimerHandle] = {}
         self._client: httpx.AsyncClient | None = None
+        self._posting: asyncio.Semaphore | None = None
         self._ambient: asyncio.Task[None] | None = None
         for number in config.phone_numbers:
             self.register_phone_number(number)
@@ -447,9 +448,10 @@ class Simulator:
         status: int | None = None
         for attempt in range(attempts):
             try:
-                response = await post_webhook(
-                    self.http_client(), self.config.app_webhook_url, self.config.app_secret, raw
-                )
+                async with self._posting_slots():
+                    response = await post_webhook(
+                        self.http_client(), self.config.app_webhook_url, self.config.app_secret, raw
+                    )
                 status = response.status_code
             except httpx.HTTPError as exc:
                 log.warning("simulator.webhook_unreachable", url=self.config.app_webhook_url, error=str(exc))
@@ -461,6 +463,13 @@ class Simulator:
                 await asyncio.sleep(self.config.webhook_retry_delay * 2**attempt)
         self.stats.record_webhook(field, delivered=False)
         return status
+
+    def _posting_slots(self) -> asyncio.Semaphore:
+        """At most `webhook_concurrency` webhooks in flight: the rest wait their turn here, as Meta queues
+        deliveries to a slow endpoint, rather than each opening a connection of its own."""
+        if self._posting is None:
+            self._posting = asyncio.Semaphore(self.config.webhook_concurrency)
+        return self._posting
 
     def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
