@@ -129,6 +129,18 @@ async def test_pause_and_resume_continue_where_they_stopped_without_sending_anyo
     assert stats["funnel"]["sent"] == 120
 
 
+async def test_a_contacts_audience_nobody_matches_cannot_start_one_of_opted_out_contacts_can(
+    world: World,
+) -> None:
+    nobody = await world.create(audience={"source": "contacts", "tags": ["no-such-tag"]})
+    assert_error(await world.act(nobody["id"], "start"), 422, "audience_empty")
+
+    # Someone matches, though nobody can be sent to: the campaign starts and records them as skipped.
+    await world.add_contacts(1, tags=["unreachable"], prefix="1555720", opted_out=True)
+    unreachable = await world.create(audience={"source": "contacts", "tags": ["unreachable"]})
+    assert (await world.act(unreachable["id"], "start")).status_code == 200
+
+
 async def test_a_worker_killed_mid_campaign_loses_and_duplicates_nobody(world: World) -> None:
     await world.set_number(per_second=40)
     audience = await world.add_contacts(100, tags=["crash"])

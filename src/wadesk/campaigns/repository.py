@@ -299,6 +299,16 @@ class CampaignRepository(Repository[Campaign]):
         total, opted_out, blocked = (await self.session.execute(stmt)).one()
         return int(total), int(opted_out), int(blocked)
 
+    async def audience_matches_anyone(self, spec: dict[str, Any], *, tenant_id: uuid.UUID) -> bool:
+        """Whether any contact matches a contacts audience (opted out and blocked ones included): stops at the
+        first, where `audience_summary` counts them all."""
+        stmt = select(
+            exists().where(
+                Contact.tenant_id == tenant_id, *contact_audience_filter(spec, tenant_id=tenant_id)
+            )
+        )
+        return bool((await self.session.execute(stmt)).scalar())
+
     async def first_eligible_contact(self, spec: dict[str, Any], *, tenant_id: uuid.UUID) -> Contact | None:
         stmt = (
             select(Contact)

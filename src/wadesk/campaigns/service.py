@@ -732,7 +732,7 @@ async def _require_ready(session: AsyncSession, campaign: Campaign) -> None:
     if campaign.audience.get("source") == "csv":
         empty = not await repo.has_status(campaign.id, RecipientStatus.QUEUED)
     else:
-        empty = (await repo.audience_summary(campaign.audience, tenant_id=campaign.tenant_id))[0] == 0
+        empty = not await repo.audience_matches_anyone(campaign.audience, tenant_id=campaign.tenant_id)
     if empty:
         raise Unprocessable("The audience has nobody to send to.", code="audience_empty")
 
