@@ -320,6 +320,7 @@ async def run_campaign(
         started = time.monotonic()
         await api(http, "POST", f"/api/campaigns/{campaign['id']}/start")
         first_sent_at: float | None = None
+        cancel_seconds: float | None = None
         while True:
             await asyncio.sleep(1.0)
             stats = await api(http, "GET", f"/api/campaigns/{campaign['id']}/stats")
@@ -332,7 +333,9 @@ async def run_campaign(
                 and first_sent_at is not None
                 and time.monotonic() - first_sent_at > send_seconds
             ):
+                cancelling = time.monotonic()
                 await api(http, "POST", f"/api/campaigns/{campaign['id']}/cancel")
+                cancel_seconds = time.monotonic() - cancelling
                 break
             if time.monotonic() - started > max(120.0, recipients / rate * 2.5):
                 # Far past the ideal: stop and report what was reached (the report says it did not complete).
@@ -353,6 +356,7 @@ async def run_campaign(
     inner = [per_second[s] for s in busy[1:-1]] if len(busy) > 2 else list(per_second.values())
     return {
         "elapsed": elapsed,
+        "cancel_seconds": cancel_seconds,
         "status_backlog_seconds": status_backlog_seconds,
         "status_webhooks": sim.get("webhooks", {}),
         "stats": stats,
@@ -473,6 +477,11 @@ def report_memory(result: dict[str, Any], recipients: int, seconds: float) -> No
     print(
         f"recipients         {stats['counts']['total']:,} written; {stats['funnel']['sent']:,} sent; seeded in {result['seeded_in']:.0f} s"
     )
+    if result["cancel_seconds"] is not None:
+        skipped = stats["counts"]["skipped"]
+        print(
+            f"cancel             answered in {result['cancel_seconds']:.2f} s ({skipped:,} recipients skipped)"
+        )
     print(f"memory (RSS)       at start -> peak: {memory_line(result)}")
 
 
