@@ -89,11 +89,10 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int | None = N
         # A file database keeps a pool of connections: opening one starts a thread, connects and sets four
         # pragmas, and aiosqlite waits for that thread on the event loop (half the embedded server's busy
         # time during a campaign when every transaction opened its own).
-        engine = (
-            create_async_engine(url, connect_args={"timeout": 30}, poolclass=StaticPool)
-            if memory
-            else create_async_engine(url, connect_args={"timeout": 30}, pool_size=pool_size, max_overflow=0)
+        pooling: dict[str, Any] = (
+            {"poolclass": StaticPool} if memory else {"pool_size": pool_size, "max_overflow": 0}
         )
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **pooling)
         _configure_sqlite(engine.sync_engine)
         return engine
     engine = create_async_engine(

@@ -102,8 +102,8 @@ class SimulatorConfig:
     messages whose status webhooks arrive with two of them swapped. `seed` makes those choices (and ambient
     traffic) repeatable. `status_batch_seconds` > 0 posts the statuses of a number that fall due within that
     many seconds together, in one webhook of up to 1,000 (Meta aggregates event notifications "in a batch with
-    a maximum of 1000 updates", though it does not guarantee it); 0 posts each status on its own. `clock` (unix seconds) drives throughput windows and payload timestamps; delays are
-    real `asyncio.sleep`s.
+    a maximum of 1000 updates", though it does not guarantee it); 0 posts each status on its own. `clock`
+    (unix seconds) drives throughput windows and payload timestamps; delays are real `asyncio.sleep`s.
 
     `public_url` is the absolute URL the simulator is reachable at (e.g. `http://127.0.0.1:8000/simulator`);
     it is used for media URLs when there is no request to derive them from.

@@ -150,8 +150,8 @@ class Simulator:
         self._profiles: dict[str, str] = {}
         self._expired_tokens: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._status_batches: dict[str, list[PlannedStatus]] = {}
-        self._batch_timers: dict[str, asyncio.TimerHandle] = {}
+        # Per number: the statuses waiting to be posted together, and the timer that posts them.
+        self._status_batches: dict[str, tuple[list[PlannedStatus], asyncio.TimerHandle]] = {}
         self._client: httpx.AsyncClient | None = None
         self._posting: asyncio.Semaphore | None = None
         self._ambient: asyncio.Task[None] | None = None
@@ -402,21 +402,19 @@ class Simulator:
         """Add a due status to its number's next batch, posted `status_batch_seconds` after the batch's first
         status or as soon as it holds Meta's maximum of 1,000 updates."""
         number_id = delivery.number.phone_number_id
-        batch = self._status_batches.get(number_id)
-        if batch is None:
-            batch = self._status_batches[number_id] = []
-            self._batch_timers[number_id] = asyncio.get_running_loop().call_later(
-                self.config.status_batch_seconds, self._post_status_batch, number_id, batch
+        if number_id not in self._status_batches:
+            timer = asyncio.get_running_loop().call_later(
+                self.config.status_batch_seconds, self._post_status_batch, number_id
             )
+            self._status_batches[number_id] = ([], timer)
+        batch, _ = self._status_batches[number_id]
         batch.append(delivery)
         if len(batch) >= MAX_STATUSES_PER_WEBHOOK:
-            self._post_status_batch(number_id, batch)
+            self._post_status_batch(number_id)
 
-    def _post_status_batch(self, number_id: str, batch: list[PlannedStatus]) -> None:
-        if self._status_batches.get(number_id) is not batch:
-            return  # already posted (it filled up before its timer)
-        del self._status_batches[number_id]
-        self._batch_timers.pop(number_id).cancel()
+    def _post_status_batch(self, number_id: str) -> None:
+        batch, timer = self._status_batches.pop(number_id)
+        timer.cancel()  # when it filled up before its timer
         contacts: dict[str, dict[str, Any]] = {}
         for delivery in batch:
             for contact in delivery.contacts or ():
@@ -498,9 +496,8 @@ class Simulator:
     async def aclose(self) -> None:
         """Cancel background work and close the webhook client."""
         await self.stop_ambient()
-        for timer in self._batch_timers.values():
+        for _, timer in self._status_batches.values():
             timer.cancel()
-        self._batch_timers.clear()
         self._status_batches.clear()
         tasks = list(self._tasks)
         for task in tasks:
