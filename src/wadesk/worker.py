@@ -15,18 +15,17 @@ import structlog
 from taskiq.receiver import Receiver
 from taskiq_redis import RedisStreamBroker
 
+from wadesk.app import build_runtime, close_runtime
 from wadesk.config import Settings
 from wadesk.infra import metrics
 from wadesk.infra.logging import configure_logging
+from wadesk.ops.sweeper import run_sweeper
 
 log = structlog.get_logger(__name__)
 GRACE_SECONDS = 20.0
 
 
 async def run_worker(settings: Settings, *, concurrency: int) -> int:
-    from wadesk.app import build_runtime, close_runtime
-    from wadesk.ops.sweeper import run_sweeper
-
     configure_logging(
         json_output=settings.log_json if settings.log_json is not None else settings.is_production
     )
