@@ -38,7 +38,7 @@ from wadesk.ops.simulator_link import (
 from wadesk.ops.sweeper import run_sweeper
 from wadesk.routes import API_ROUTERS
 from wadesk.webhooks.router import DeliveryEndpoint
-from wadesk.whatsapp.graph import GraphClient
+from wadesk.whatsapp.graph import GraphClient, load_http_stack
 from wadesk.whatsapp.simulator import Simulator, create_simulator_app, get_simulator
 
 WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
@@ -91,6 +91,7 @@ async def build_runtime(
         extras={"redis": redis} if redis is not None else {},
     )
     set_current_runtime(runtime)
+    await load_http_stack()
     if serves_clients:
         await bus.start()
     await broker.startup()
@@ -136,6 +137,7 @@ def create_app(
             # Embedded mode: this process is also the worker, so it also sweeps.
             background.append(asyncio.create_task(run_sweeper(runtime, stop)))
         if simulator is not None:
+            await simulator.start()
             await sync_simulator(runtime, simulator)
             background.append(asyncio.create_task(keep_simulator_in_sync(runtime, simulator, stop)))
             await start_ambient_traffic(runtime, simulator)

@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from dataclasses import dataclass
 from typing import Any, Self
 
+import anyio
+import anyio.lowlevel
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -272,6 +274,12 @@ def _unexpected(what: str, *, http_status: int | None, outcome_unknown: bool = F
         outcome_unknown=outcome_unknown,
         entry=UNEXPECTED_RESPONSE,
     )
+
+
+async def load_http_stack() -> None:
+    """Load what httpx imports on its first request (anyio's event loop backend): 30-50 ms, several times that
+    on a loaded host, that would otherwise hold the event loop in the middle of traffic. Await it at start."""
+    await anyio.lowlevel.checkpoint()
 
 
 class GraphClient:

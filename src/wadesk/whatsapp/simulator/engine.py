@@ -16,6 +16,8 @@ from urllib.parse import urlencode
 import httpx
 import structlog
 
+from wadesk.whatsapp.graph import load_http_stack
+
 from . import graph_errors
 from .ambient import run_ambient_traffic
 from .config import AmbientSender, SimulatedPhoneNumber, SimulatedTemplate, SimulatorConfig
@@ -489,7 +491,12 @@ class Simulator:
                     await asyncio.sleep(self.config.status_batch_seconds / 2)
 
     async def start(self) -> None:
-        """Start what the configuration asks to run in the background (ambient traffic)."""
+        """Open the webhook client and start what the configuration asks to run in the background (ambient
+        traffic). The client is opened and httpx's stack loaded now rather than at the first webhook: both
+        hold the event loop for tens of milliseconds (over 100 on a loaded host), and the Graph calls held up
+        behind them would then reach the throughput window in a bunch."""
+        self.http_client()
+        await load_http_stack()
         if self.config.ambient_interval is not None and self.config.ambient_senders:
             self.start_ambient()
 
