@@ -261,6 +261,7 @@ async def test_status_contacts_carry_the_profile_name_once_the_customer_wrote_in
 
 
 async def test_stats_endpoint_counts_calls_per_second(harness, clock):
+    started = clock.now
     for _ in range(3):
         await harness.send(text_message())
     clock.advance(1)
@@ -272,6 +273,8 @@ async def test_stats_endpoint_counts_calls_per_second(harness, clock):
     assert number["totalCalls"] == 4
     assert number["maxCallsInAnySecond"] == 3
     assert sorted(number["callsPerSecond"].values()) == [1, 3]
+    # The sending period a rate is measured over.
+    assert (number["firstCallAt"], number["lastCallAt"]) == (started, started + 1)
     assert stats["totalSends"] == 3
     assert stats["responsesByCode"] == {"success": 3, "130429": 1}
     assert harness.sim.stats.calls_per_second(PHONE_NUMBER_ID) == {int(clock.now) - 1: 3, int(clock.now): 1}

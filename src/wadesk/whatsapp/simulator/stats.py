@@ -24,6 +24,9 @@ class SimulatorStats:
         self.responses_by_code: Counter[str] = Counter()
         self._call_times: defaultdict[str, deque[float]] = defaultdict(lambda: deque(maxlen=_MAX_CALL_TIMES))
         self._calls_by_second: defaultdict[str, Counter[int]] = defaultdict(Counter)
+        # The first and last call of each number (the call log above keeps only the latest calls).
+        self._first_call: dict[str, float] = {}
+        self._last_call: dict[str, float] = {}
         self.webhooks_delivered = 0
         self.webhooks_failed = 0
         self.webhooks_by_field: Counter[str] = Counter()
@@ -32,6 +35,8 @@ class SimulatorStats:
     def record_messages_call(self, phone_number_id: str, at: float) -> None:
         self._call_times[phone_number_id].append(at)
         self._calls_by_second[phone_number_id][int(at)] += 1
+        self._first_call.setdefault(phone_number_id, at)
+        self._last_call[phone_number_id] = at
 
     def record_response(self, code: int | None) -> None:
         """`None` for a success, else the Meta error code of the answer."""
@@ -77,6 +82,8 @@ class SimulatorStats:
                     "totalCalls": self.total_calls(pnid),
                     "maxCallsInAnySecond": self.max_calls_in_window(pnid),
                     "callsPerSecond": {str(second): n for second, n in self.calls_per_second(pnid).items()},
+                    "firstCallAt": self._first_call.get(pnid),
+                    "lastCallAt": self._last_call.get(pnid),
                 }
                 for pnid in numbers
             },
