@@ -331,12 +331,6 @@ async def test_an_agent_on_one_api_process_sees_a_message_that_arrived_through_t
     await quiet(cluster)
 
 
-@pytest.mark.xfail(
-    reason="one full run in four saw 4 of 504 calls refused with 130429: under a loaded CPU the transit times of "
-    "two workers' sends differed by more than the pacer's ~30 ms margin (then HEADROOM 0.96 with 10 ms of "
-    "lateness; now 0.95 with 20 ms, the same margin); see issue 4 note",
-    strict=False,
-)
 async def test_two_workers_keep_a_number_s_pace_and_send_every_queued_message(running: Running) -> None:
     cluster, api_a, api_b = running.cluster, running.api_a, running.api_b
     await quiet(cluster)
