@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from dataclasses import dataclass
 from typing import Any, Self
 
-import anyio
 import anyio.lowlevel
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
