@@ -161,6 +161,10 @@ class Counts:
 async def counts(cluster: Cluster) -> Counts:
     connection = await cluster.connect()
     like = f"wamid.{PREFIX}-%"
+    # One snapshot for every count: read one after the other while the last events are applied, the message
+    # count could miss a message the wamid list and the unread counts already had (a phantom duplicate).
+    transaction = connection.transaction(isolation="repeatable_read", readonly=True)
+    await transaction.start()
     try:
         messages, distinct = await connection.fetchrow(
             "SELECT count(*), count(DISTINCT wamid) FROM messages WHERE wamid LIKE $1", like
@@ -175,6 +179,7 @@ async def counts(cluster: Cluster) -> Counts:
             "count(*) FILTER (WHERE status = 'received') AS unprocessed FROM webhook_events"
         )
     finally:
+        await transaction.rollback()
         await connection.close()
     return Counts(
         int(messages),
