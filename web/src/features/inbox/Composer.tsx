@@ -29,6 +29,7 @@ import {
   forwardRef,
   useId,
   useImperativeHandle,
+  useLayoutEffect,
   useRef,
   useState,
   type ClipboardEvent,
@@ -245,11 +246,19 @@ export const Composer = forwardRef<ComposerHandle, ComposerProps>(function Compo
     if (value) props.onTyping?.();
   };
 
-  const placeCaret = (el: HTMLTextAreaElement | null, at: number) =>
-    requestAnimationFrame(() => {
-      el?.focus();
-      el?.setSelectionRange(at, at);
-    });
+  // Where the caret goes once the text just set is in the textarea: placed in the same commit, so a key typed
+  // right after choosing a mention lands after it (placed a frame later, a fast typist's first key did not).
+  const pendingCaret = useRef<{ el: HTMLTextAreaElement | null; at: number } | null>(null);
+  useLayoutEffect(() => {
+    const pending = pendingCaret.current;
+    if (!pending) return;
+    pendingCaret.current = null;
+    pending.el?.focus();
+    pending.el?.setSelectionRange(pending.at, pending.at);
+  });
+  const placeCaret = (el: HTMLTextAreaElement | null, at: number) => {
+    pendingCaret.current = { el, at };
+  };
 
   const choose = async (index: number) => {
     if (!trigger) return;
